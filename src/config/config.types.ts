@@ -1,0 +1,66 @@
+/**
+ * The validated configuration. Built once at boot by `loadConfig`; nobody else reads `process.env`.
+ * Secrets are plain strings here and must never be logged or returned by the API.
+ */
+export interface PbxpulseConfig {
+  http: HttpConfig;
+  auth: AuthConfig;
+  connections: ConnectionTuning;
+  nodes: NodeConfig[];
+  /** Path of the file the config was read from (for messages), or `<embedded>`. */
+  source: string;
+}
+
+export interface HttpConfig {
+  /** Default `0.0.0.0`. */
+  host: string;
+  /** Default `9630`. */
+  port: number;
+}
+
+export interface AuthConfig {
+  /** Required for control routes; when absent, control routes answer 401. */
+  adminToken?: string;
+  /** When set, `/api` and `/ws` reads need the viewer or admin token. */
+  viewerToken?: string;
+}
+
+/** Timings shared by every node's AMI and ARI links. */
+export interface ConnectionTuning {
+  /** First reconnect delay ceiling. Default 250 ms. */
+  reconnectInitialDelayMs: number;
+  /** Reconnect delay cap. Default 5000 ms. */
+  reconnectMaxDelayMs: number;
+  /** Time allowed for an AMI action / ARI request before a typed timeout error. Default 10000 ms. */
+  actionTimeoutMs: number;
+  /** Time allowed for TCP/WebSocket connect plus login. Default 5000 ms. */
+  connectTimeoutMs: number;
+  /** Keepalive (AMI `Ping`, WebSocket ping) interval; a missed answer drops the link. Default 15000 ms. */
+  keepaliveIntervalMs: number;
+  /** Largest AMI frame accepted; a larger one is counted as malformed and skipped. Default 1 MiB. */
+  maxFrameBytes: number;
+}
+
+export interface NodeConfig {
+  /** `[a-z0-9_-]+`, unique. */
+  name: string;
+  ami: AmiEndpointConfig;
+  ari: AriEndpointConfig;
+}
+
+export interface AmiEndpointConfig {
+  host: string;
+  /** Default 5038. */
+  port: number;
+  username: string;
+  /** From `secret:` or `secretFile:`. */
+  secret: string;
+}
+
+export interface AriEndpointConfig {
+  /** Base URL of the Asterisk HTTP server, e.g. `http://127.0.0.1:8088` (no `/ari` suffix). */
+  url: string;
+  username: string;
+  /** From `password:` or `passwordFile:`. */
+  password: string;
+}
