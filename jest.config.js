@@ -1,19 +1,20 @@
 /** Two projects: fast unit/component tests next to the code, and integration tests on the real sandbox Asterisk. */
-const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true }];
+const tsJest = ['ts-jest', { tsconfig: 'tsconfig.jest.json' }];
 module.exports = {
-  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     {
       displayName: 'unit',
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/component/**/*.spec.ts'],
+      setupFiles: ['<rootDir>/test/support/quiet-logger.ts'],
     },
     {
       displayName: 'integration',
       testEnvironment: 'node',
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'],
+      setupFiles: ['<rootDir>/test/support/quiet-logger.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.js',
       testTimeout: 120000,
     },

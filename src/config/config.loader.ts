@@ -1,0 +1,647 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { ConfigError, ConfigSourceError, ConfigSyntaxError } from './config.errors';
+import type {
+  AmiEndpointConfig,
+  AriEndpointConfig,
+  AuthConfig,
+  ConnectionTuning,
+  HttpConfig,
+  NodeConfig,
+  PbxpulseConfig,
+} from './config.types';
+
+/** Reads a whole file as UTF-8; throws when it cannot. Injected so tests never touch the disk. */
+export type ReadFile = (path: string) => string;
+
+export interface LoadConfigOptions {
+  /** Command-line arguments (`process.argv` is fine: only `--config` is looked at). */
+  argv: string[];
+  /** Environment for `PBXPULSE_CONFIG` and `${VAR}` substitution. */
+  env: NodeJS.ProcessEnv;
+  /** Default: `fs.readFileSync(path, 'utf8')`. */
+  readFile?: ReadFile;
+}
+
+export interface ParseConfigOptions {
+  /** Name of the configuration for messages and `PbxpulseConfig.source`: the file path, or `<embedded>`. */
+  source: string;
+  env: NodeJS.ProcessEnv;
+  readFile?: ReadFile;
+  /** Directory that relative `*File` paths are resolved against. Default: the directory of `source`. */
+  baseDir?: string;
+}
+
+export const CONFIG_ENV_VAR = 'PBXPULSE_CONFIG';
+
+export const CONFIG_DEFAULTS = {
+  http: { host: '0.0.0.0', port: 9630 },
+  amiPort: 5038,
+  connections: {
+    reconnectInitialDelayMs: 250,
+    reconnectMaxDelayMs: 5000,
+    actionTimeoutMs: 10000,
+    connectTimeoutMs: 5000,
+    keepaliveIntervalMs: 15000,
+    maxFrameBytes: 1048576,
+  },
+} as const satisfies { http: HttpConfig; amiPort: number; connections: ConnectionTuning };
+
+const defaultReadFile: ReadFile = (path) => readFileSync(path, 'utf8');
+
+/**
+ * Finds the configuration file (`--config <path>`, `--config=<path>`, else `PBXPULSE_CONFIG`), reads,
+ * parses and validates it. Throws `ConfigSourceError` (nothing named / unreadable), `ConfigSyntaxError`
+ * (not YAML) or `ConfigError` (every validation problem at once).
+ */
+export function loadConfig(options: LoadConfigOptions): PbxpulseConfig {
+  const readFile = options.readFile ?? defaultReadFile;
+  const path = findConfigPath(options.argv, options.env);
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (error) {
+    throw new ConfigSourceError(`cannot read configuration file ${path} (${describeReadError(error)})`);
+  }
+  return parseConfig(text, { source: path, env: options.env, readFile });
+}
+
+/** The configuration path from argv (which wins) or the environment. */
+export function findConfigPath(argv: readonly string[], env: NodeJS.ProcessEnv): string {
+  let found: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') break;
+    let value: string | undefined;
+    if (arg === '--config') {
+      value = argv[i + 1];
+      i++;
+      if (value === undefined || value.startsWith('--')) {
+        throw new ConfigSourceError('--config needs a path: --config <path>');
+      }
+    } else if (arg.startsWith('--config=')) {
+      value = arg.slice('--config='.length);
+    } else {
+      continue;
+    }
+    if (value === '') throw new ConfigSourceError('--config needs a path: --config <path>');
+    if (found !== undefined) throw new ConfigSourceError('--config is given more than once');
+    found = value;
+  }
+  if (found !== undefined) return found;
+  const fromEnv = env[CONFIG_ENV_VAR];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  throw new ConfigSourceError(`no configuration: pass --config <path> or set ${CONFIG_ENV_VAR}`);
+}
+
+/** Parses YAML (or JSON) text and validates it; see `loadConfig` for the errors thrown. */
+export function parseConfig(text: string, options: ParseConfigOptions): PbxpulseConfig {
+  const lineCounter = new LineCounter();
+  // merge: lets several nodes share settings through `<<: *anchor`.
+  const doc = parseDocument(text, { prettyErrors: false, lineCounter, merge: true, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first !== undefined) {
+    const { line, col } = lineCounter.linePos(first.pos[0]);
+    throw new ConfigSyntaxError(options.source, syntaxReason(first), { line, column: col });
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new ConfigSyntaxError(options.source, error instanceof Error ? error.message : String(error));
+  }
+  return validateConfig(raw, options);
+}
+
+/** Validates an already-parsed document (a plain object tree) into the typed configuration. */
+export function validateConfig(raw: unknown, options: ParseConfigOptions): PbxpulseConfig {
+  const validator = new Validator(
+    options.env,
+    options.readFile ?? defaultReadFile,
+    options.baseDir ?? dirname(resolve(options.source)),
+  );
+  const config = validator.root(raw, options.source);
+  if (validator.problems.length > 0 || config === undefined) {
+    throw new ConfigError(options.source, validator.problems);
+  }
+  return deepFreeze(config);
+}
+
+const ROOT_KEYS = ['http', 'auth', 'connections', 'nodes'] as const;
+const HTTP_KEYS = ['host', 'port'] as const;
+const AUTH_KEYS = ['adminToken', 'adminTokenFile', 'viewerToken', 'viewerTokenFile'] as const;
+const CONNECTION_KEYS = Object.keys(CONFIG_DEFAULTS.connections) as (keyof ConnectionTuning)[];
+const NODE_KEYS = ['name', 'ami', 'ari'] as const;
+const AMI_KEYS = ['host', 'port', 'username', 'secret', 'secretFile'] as const;
+const ARI_KEYS = ['url', 'username', 'password', 'passwordFile'] as const;
+
+const NODE_NAME = /^[a-z0-9_-]+$/;
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// setTimeout silently fires at once for anything larger.
+const MAX_DELAY_MS = 2147483647;
+const PORT = { min: 1, max: 65535, expected: 'an integer 1-65535' };
+const DURATION = { min: 1, max: MAX_DELAY_MS, expected: `a positive integer (milliseconds, at most ${MAX_DELAY_MS})` };
+const BYTES = { min: 1, max: Number.MAX_SAFE_INTEGER, expected: 'a positive integer (bytes)' };
+
+type Mapping = Record<string, unknown>;
+
+interface TextOptions {
+  /** When set, a missing value is a problem and this explains what belongs there. */
+  required?: string;
+  /** Never echo the value, in any message. */
+  secret?: boolean;
+  /** What is expected, for type problems: "a host name or address". */
+  expected: string;
+}
+
+/** A string value after `${VAR}` substitution; `template` is what the file said. */
+interface Expanded {
+  value: string;
+  template: string;
+  fromEnv: boolean;
+}
+
+/** Walks the raw document once, building typed sections and collecting every problem. */
+class Validator {
+  readonly problems: string[] = [];
+
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly readFile: ReadFile,
+    private readonly baseDir: string,
+  ) {}
+
+  root(raw: unknown, source: string): PbxpulseConfig | undefined {
+    // An empty file parses to null: report what is missing rather than a type error.
+    const root = raw === null || raw === undefined ? {} : raw;
+    const map = this.mapping(root, '', ROOT_KEYS, 'a mapping with http, auth, connections and nodes');
+    if (map === undefined) return undefined;
+    const http = this.http(map.http);
+    const auth = this.auth(map.auth);
+    const connections = this.connections(map.connections);
+    const nodes = this.nodes(map.nodes);
+    if (http === undefined || auth === undefined || connections === undefined || nodes === undefined) {
+      return undefined;
+    }
+    return { http, auth, connections, nodes, source };
+  }
+
+  private http(raw: unknown): HttpConfig | undefined {
+    const map = this.section(raw, 'http', HTTP_KEYS);
+    if (map === undefined) return undefined;
+    const host = this.host(map, 'host', 'http', undefined) ?? CONFIG_DEFAULTS.http.host;
+    const port = this.integer(map, 'port', 'http', PORT) ?? CONFIG_DEFAULTS.http.port;
+    return { host, port };
+  }
+
+  private auth(raw: unknown): AuthConfig | undefined {
+    const map = this.section(raw, 'auth', AUTH_KEYS);
+    if (map === undefined) return undefined;
+    const adminToken = this.secret(map, 'auth', 'adminToken', 'adminTokenFile', undefined);
+    const viewerToken = this.secret(map, 'auth', 'viewerToken', 'viewerTokenFile', undefined);
+    if (adminToken !== undefined && adminToken === viewerToken) {
+      this.problem('auth.viewerToken', 'must differ from auth.adminToken (viewers would get control)');
+    }
+    const auth: AuthConfig = {};
+    if (adminToken !== undefined) auth.adminToken = adminToken;
+    if (viewerToken !== undefined) auth.viewerToken = viewerToken;
+    return auth;
+  }
+
+  private connections(raw: unknown): ConnectionTuning | undefined {
+    const map = this.section(raw, 'connections', CONNECTION_KEYS);
+    if (map === undefined) return undefined;
+    const tuning = { ...CONFIG_DEFAULTS.connections } as ConnectionTuning;
+    for (const key of CONNECTION_KEYS) {
+      const limits = key === 'maxFrameBytes' ? BYTES : DURATION;
+      const value = this.integer(map, key, 'connections', limits);
+      if (value !== undefined) tuning[key] = value;
+    }
+    if (tuning.reconnectMaxDelayMs < tuning.reconnectInitialDelayMs) {
+      this.problem(
+        'connections.reconnectMaxDelayMs',
+        `must be at least reconnectInitialDelayMs (${tuning.reconnectInitialDelayMs}), got ${tuning.reconnectMaxDelayMs}`,
+      );
+    }
+    return tuning;
+  }
+
+  private nodes(raw: unknown): NodeConfig[] | undefined {
+    if (!Array.isArray(raw) || raw.length === 0) {
+      const got = raw === undefined || raw === null ? '' : `, got ${describeType(raw)}`;
+      this.problem('nodes', `expected a list with at least one node${got}`);
+      return undefined;
+    }
+    const nodes = (raw as unknown[]).map((item, index) => this.node(item, `nodes[${index}]`));
+    this.checkUniqueNames(nodes.map((node) => node.name));
+    const complete: NodeConfig[] = [];
+    for (const node of nodes) {
+      if (node.name === undefined || node.ami === undefined || node.ari === undefined) return undefined;
+      complete.push({ name: node.name, ami: node.ami, ari: node.ari });
+    }
+    return complete;
+  }
+
+  private node(raw: unknown, path: string): Partial<NodeConfig> {
+    const map = this.mapping(raw, path, NODE_KEYS, 'a mapping with name, ami and ari');
+    if (map === undefined) return {};
+    const name = this.text(map, 'name', path, {
+      required: 'a short id like pbx1: lowercase letters, digits, _ and -',
+      expected: 'a node name like pbx1',
+    });
+    if (name !== undefined && !NODE_NAME.test(name.value)) {
+      this.problem(
+        `${path}.name`,
+        `expected lowercase letters, digits, _ and - only (like pbx1), got ${describeText(name)}`,
+      );
+    }
+    const ami = this.ami(map.ami, `${path}.ami`);
+    const ari = this.ari(map.ari, `${path}.ari`);
+    return { name: name !== undefined && NODE_NAME.test(name.value) ? name.value : undefined, ami, ari };
+  }
+
+  private ami(raw: unknown, path: string): AmiEndpointConfig | undefined {
+    if (raw === undefined || raw === null) {
+      this.problem(path, 'required (the AMI endpoint: host, port, username, secret)');
+      return undefined;
+    }
+    const map = this.mapping(raw, path, AMI_KEYS, 'a mapping with host, port, username and secret');
+    if (map === undefined) return undefined;
+    const host = this.host(map, 'host', path, 'the Asterisk host whose manager interface to use');
+    const port = this.integer(map, 'port', path, PORT) ?? CONFIG_DEFAULTS.amiPort;
+    const username = this.text(map, 'username', path, {
+      required: 'the AMI user from manager.conf',
+      expected: 'a user name',
+    });
+    const secret = this.secret(map, path, 'secret', 'secretFile', "the AMI user's secret from manager.conf");
+    if (host === undefined || username === undefined || secret === undefined) return undefined;
+    return { host, port, username: username.value, secret };
+  }
+
+  private ari(raw: unknown, path: string): AriEndpointConfig | undefined {
+    if (raw === undefined || raw === null) {
+      this.problem(path, 'required (the ARI endpoint: url, username, password)');
+      return undefined;
+    }
+    const map = this.mapping(raw, path, ARI_KEYS, 'a mapping with url, username and password');
+    if (map === undefined) return undefined;
+    const url = this.ariUrl(map, path);
+    const username = this.text(map, 'username', path, {
+      required: 'the ARI user from ari.conf',
+      expected: 'a user name',
+    });
+    if (username !== undefined && username.value.includes(':')) {
+      // HTTP basic auth separates user and password with the first ':'.
+      this.problem(`${path}.username`, `must not contain ':', got ${describeText(username)}`);
+    }
+    const password = this.secret(map, path, 'password', 'passwordFile', "the ARI user's password from ari.conf");
+    if (url === undefined || username === undefined || username.value.includes(':')) return undefined;
+    if (password === undefined) return undefined;
+    return { url, username: username.value, password };
+  }
+
+  private ariUrl(map: Mapping, path: string): string | undefined {
+    const url = this.text(map, 'url', path, {
+      required: 'the Asterisk HTTP server, like http://127.0.0.1:8088',
+      expected: 'an http(s) URL like http://127.0.0.1:8088',
+    });
+    if (url === undefined) return undefined;
+    const expected = 'expected an http(s) URL like http://127.0.0.1:8088';
+    // A URL with '@' probably carries credentials: never echo it.
+    const got = url.value.includes('@') ? '' : `, got ${describeText(url)}`;
+    let parsed: URL;
+    try {
+      parsed = new URL(url.value);
+    } catch {
+      this.problem(`${path}.url`, `${expected}${got}`);
+      return undefined;
+    }
+    if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.hostname === '') {
+      this.problem(`${path}.url`, `${expected}${got}`);
+      return undefined;
+    }
+    if (parsed.username !== '' || parsed.password !== '') {
+      this.problem(`${path}.url`, `must not contain credentials; use ${path}.username and ${path}.password`);
+      return undefined;
+    }
+    if (parsed.search !== '' || parsed.hash !== '') {
+      this.problem(`${path}.url`, `${expected} (no query or fragment)${got}`);
+      return undefined;
+    }
+    // Adapters append `/ari/...` themselves; a path prefix (reverse proxy) is kept.
+    const base = parsed.pathname.replace(/\/+$/, '').replace(/\/ari$/, '').replace(/\/+$/, '');
+    return `${parsed.protocol}//${parsed.host}${base}`;
+  }
+
+  private host(map: Mapping, key: string, path: string, required: string | undefined): string | undefined {
+    const host = this.text(map, key, path, { required, expected: 'a host name or address' });
+    if (host === undefined) return undefined;
+    if (/[\s/]/.test(host.value)) {
+      this.problem(`${path}.${key}`, `expected a host name or address, got ${describeText(host)}`);
+      return undefined;
+    }
+    return host.value;
+  }
+
+  /**
+   * A secret given inline (`valueKey`) or as a file (`fileKey`); exactly one when `required` is set, at
+   * most one otherwise. Neither the value nor the file content ever appears in a problem.
+   */
+  private secret(
+    map: Mapping,
+    path: string,
+    valueKey: string,
+    fileKey: string,
+    required: string | undefined,
+  ): string | undefined {
+    const hasValue = map[valueKey] !== undefined && map[valueKey] !== null;
+    const hasFile = map[fileKey] !== undefined && map[fileKey] !== null;
+    if (hasValue && hasFile) {
+      this.problem(`${path}.${valueKey}`, `${valueKey} and ${fileKey} are both set; give only one`);
+      return undefined;
+    }
+    if (!hasValue && !hasFile) {
+      if (required !== undefined) {
+        this.problem(`${path}.${valueKey}`, `required (${required}; or ${fileKey}: a file holding it)`);
+      }
+      return undefined;
+    }
+    if (hasValue) {
+      const value = this.text(map, valueKey, path, { secret: true, expected: 'a string' });
+      return value?.value;
+    }
+    const file = this.text(map, fileKey, path, { expected: 'a file path' });
+    if (file === undefined) return undefined;
+    const filePath = resolve(this.baseDir, file.value);
+    // The path may come from the environment; it is not a secret, so it is named in problems.
+    let content: string;
+    try {
+      content = this.readFile(filePath);
+    } catch (error) {
+      this.problem(`${path}.${fileKey}`, `cannot read ${filePath} (${describeReadError(error)})`);
+      return undefined;
+    }
+    // Editors and `echo` add a final newline that is not part of the secret.
+    const secret = content.replace(/[\r\n]+$/, '');
+    if (secret === '') {
+      this.problem(`${path}.${fileKey}`, `${filePath} is empty`);
+      return undefined;
+    }
+    if (/[\r\n]/.test(secret)) {
+      this.problem(`${path}.${fileKey}`, `${filePath} must hold a single line`);
+      return undefined;
+    }
+    return secret;
+  }
+
+  /** A non-empty single-line string, after `${VAR}` substitution. */
+  private text(map: Mapping, key: string, path: string, options: TextOptions): Expanded | undefined {
+    const keyPath = `${path}.${key}`;
+    const raw = map[key];
+    if (raw === undefined || raw === null) {
+      if (options.required !== undefined) this.problem(keyPath, `required (${options.required})`);
+      return undefined;
+    }
+    if (typeof raw !== 'string') {
+      const got = options.secret ? describeKind(raw) : describeType(raw);
+      const hint = typeof raw === 'number' || typeof raw === 'boolean' ? ' (quote it)' : '';
+      this.problem(keyPath, `expected ${options.expected}${hint}, got ${got}`);
+      return undefined;
+    }
+    const expanded = this.expand(raw, keyPath, options.secret === true);
+    if (expanded === undefined) return undefined;
+    if (expanded.value.trim() === '') {
+      const from = expanded.fromEnv ? ` (the environment variable in ${JSON.stringify(raw)} is empty)` : '';
+      const what = options.secret ? 'must not be empty' : `expected ${options.expected}, got an empty string`;
+      this.problem(keyPath, `${what}${from}`);
+      return undefined;
+    }
+    if (/[\r\n]/.test(expanded.value)) {
+      // Line breaks would split an AMI frame or an HTTP header.
+      this.problem(keyPath, 'must be a single line');
+      return undefined;
+    }
+    return expanded;
+  }
+
+  /**
+   * Substitutes `${VAR}` from the environment; `$${` stands for a literal `${`, any other `$` is kept as
+   * it is. Every undefined variable is reported.
+   */
+  private expand(template: string, keyPath: string, secret: boolean): Expanded | undefined {
+    let value = '';
+    let fromEnv = false;
+    let ok = true;
+    let i = 0;
+    while (i < template.length) {
+      if (template.startsWith('$${', i)) {
+        value += '${';
+        i += 3;
+        continue;
+      }
+      if (!template.startsWith('${', i)) {
+        value += template[i];
+        i++;
+        continue;
+      }
+      const end = template.indexOf('}', i + 2);
+      const name = end < 0 ? undefined : template.slice(i + 2, end);
+      if (name === undefined || !VARIABLE_NAME.test(name)) {
+        // Part of a secret could sit inside a malformed reference, so the text is never quoted.
+        this.problem(
+          keyPath,
+          'malformed ${...} reference: use ${NAME} with letters, digits and _, or $${ for a literal ${',
+        );
+        return undefined;
+      }
+      const variable = this.env[name];
+      if (variable === undefined) {
+        this.problem(keyPath, `environment variable ${name} is not set (referenced as \${${name}})`);
+        ok = false;
+      } else {
+        value += variable;
+        fromEnv = true;
+      }
+      i = end + 1;
+    }
+    // Reported above: a secret's value never reaches a message, whatever the key.
+    void secret;
+    return ok ? { value, template, fromEnv } : undefined;
+  }
+
+  private integer(
+    map: Mapping,
+    key: string,
+    path: string,
+    limits: { min: number; max: number; expected: string },
+  ): number | undefined {
+    const keyPath = `${path}.${key}`;
+    const raw = map[key];
+    if (raw === undefined || raw === null) return undefined;
+    let value: number;
+    let got: string;
+    if (typeof raw === 'number') {
+      value = raw;
+      got = String(raw);
+    } else if (typeof raw === 'string') {
+      // `${VAR}` always yields a string, so "5038" must be accepted.
+      const expanded = this.expand(raw, keyPath, false);
+      if (expanded === undefined) return undefined;
+      value = /^\s*\d+\s*$/.test(expanded.value) ? Number(expanded.value) : NaN;
+      got = describeText(expanded);
+    } else {
+      this.problem(keyPath, `expected ${limits.expected}, got ${describeType(raw)}`);
+      return undefined;
+    }
+    if (!Number.isInteger(value) || value < limits.min || value > limits.max) {
+      this.problem(keyPath, `expected ${limits.expected}, got ${got}`);
+      return undefined;
+    }
+    return value;
+  }
+
+  /** An optional section: absent or null means all defaults. */
+  private section(raw: unknown, path: string, known: readonly string[]): Mapping | undefined {
+    if (raw === undefined || raw === null) return {};
+    return this.mapping(raw, path, known, `a mapping of ${known.join(', ')}`);
+  }
+
+  private mapping(raw: unknown, path: string, known: readonly string[], expected: string): Mapping | undefined {
+    if (!isMapping(raw)) {
+      this.problem(path || '(top level)', `expected ${expected}, got ${describeType(raw)}`);
+      return undefined;
+    }
+    for (const key of Object.keys(raw)) {
+      if (!known.includes(key)) this.unknownKey(path, key, known);
+    }
+    return raw;
+  }
+
+  private unknownKey(path: string, key: string, known: readonly string[]): void {
+    const colon = key.indexOf(':');
+    if (colon >= 0) {
+      // `{ secret:hunter2 }` parses as the key "secret:hunter2": show only what precedes the colon.
+      const head = key.slice(0, colon + 1);
+      this.problem(
+        path || '(top level)',
+        `unknown key starting with ${JSON.stringify(head)} (missing a space after ':'? the rest is not shown)`,
+      );
+      return;
+    }
+    const suggestion = closest(key, known);
+    const hint = suggestion === undefined ? `expected one of ${known.join(', ')}` : `did you mean ${suggestion}?`;
+    this.problem(path ? `${path}.${key}` : key, `unknown key (${hint})`);
+  }
+
+  private checkUniqueNames(names: (string | undefined)[]): void {
+    const reported = new Set<string>();
+    names.forEach((name, index) => {
+      if (name === undefined || reported.has(name)) return;
+      const others = names.flatMap((other, j) => (other === name && j !== index ? [`nodes[${j}]`] : []));
+      if (others.length === 0) return;
+      reported.add(name);
+      this.problem(
+        `nodes[${index}].name`,
+        `${JSON.stringify(name)} is used by ${others.join(' and ')} too; node names must be unique`,
+      );
+    });
+  }
+
+  private problem(path: string, text: string): void {
+    this.problems.push(`${path}: ${text}`);
+  }
+}
+
+function isMapping(value: unknown): value is Mapping {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** What a non-secret value is, quoting short scalars. */
+function describeType(value: unknown): string {
+  if (typeof value === 'string') return quote(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return describeKind(value);
+}
+
+/** What kind of value it is, without its content (safe for secrets). */
+function describeKind(value: unknown): string {
+  if (value === null || value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  if (isMapping(value)) return 'a mapping';
+  if (typeof value === 'string') return 'a string';
+  if (typeof value === 'number') return 'a number';
+  if (typeof value === 'boolean') return 'a boolean';
+  return 'an unsupported value';
+}
+
+/**
+ * Quotes a non-secret string. A value that came from the environment is shown as written in the file,
+ * not expanded: the variable might hold a secret put there by mistake.
+ */
+function describeText(text: Expanded): string {
+  if (text.fromEnv) return `${quote(text.template)} (value from the environment not shown)`;
+  return quote(text.value);
+}
+
+function quote(value: string): string {
+  return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+}
+
+/** fs errors carry a code (ENOENT, EACCES); other messages could quote content, so they are not shown. */
+function describeReadError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return 'unreadable';
+  const meaning: Record<string, string> = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EISDIR: 'is a directory',
+  };
+  return meaning[code] === undefined ? code : `${code}: ${meaning[code]}`;
+}
+
+function syntaxReason(error: YAMLError): string {
+  if (error.code === 'MULTIPLE_DOCS') return 'the file must hold a single YAML document';
+  return error.message;
+}
+
+/** The known key closest to `key`, if close enough to be a likely typo. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  const normalise = (text: string) => text.toLowerCase().replace(/[-_]/g, '');
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of known) {
+    const distance = editDistance(normalise(key), normalise(candidate));
+    const allowed = candidate.length <= 4 ? 1 : 2;
+    if (distance <= allowed && (best === undefined || distance < best.distance)) {
+      best = { key: candidate, distance };
+    }
+  }
+  return best?.key;
+}
+
+/** Levenshtein distance where swapping two neighbours counts as one edit (`prot` → `port`). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}
