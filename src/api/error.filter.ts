@@ -1,0 +1,41 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { PbxpulseError } from '../common/errors';
+
+const STATUS_BY_CODE: Record<string, number> = {
+  NODE_NOT_FOUND: 404,
+  BAD_REQUEST: 400,
+  NODE_NOT_CONNECTED: 503,
+  AMI_CLOSED: 503,
+  AMI_TIMEOUT: 504,
+  ARI_TIMEOUT: 504,
+  AMI_ACTION_ERROR: 502,
+  ARI_HTTP: 502,
+};
+
+/**
+ * One place that maps errors to HTTP: our typed errors by code, Nest's HttpExceptions as they are,
+ * anything else as a generic 500 (logged with its stack, no internals in the body).
+ */
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ErrorFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    if (exception instanceof PbxpulseError) {
+      const status = STATUS_BY_CODE[exception.code] ?? 500;
+      res.status(status).json({ statusCode: status, code: exception.code, message: exception.message });
+      return;
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const body = exception.getResponse();
+      res.status(status).json(typeof body === 'string' ? { statusCode: status, message: body } : body);
+      return;
+    }
+    const err = exception as Error;
+    this.logger.error(`unhandled error: ${err?.message}`, err?.stack);
+    res.status(500).json({ statusCode: 500, code: 'INTERNAL', message: 'internal error' });
+  }
+}

@@ -1,0 +1,29 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { AmiModule } from './ami/ami.module';
+import { ApiModule } from './api/api.module';
+import { AriModule } from './ari/ari.module';
+import { ConfigModule } from './config/config.module';
+import type { PbxpulseConfig } from './config/config.types';
+import { EventsModule } from './events/events.module';
+import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { StateModule } from './state/state.module';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: PbxpulseConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        EventsModule,
+        StateModule,
+        AmiModule,
+        AriModule,
+        HealthModule,
+        MetricsModule,
+        ApiModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,41 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EventBus } from '../events/event-bus';
+import type { LinkKind } from '../events/pbx-events';
+
+/** Rebuilds one part of a node's state after a (re)connect; returns counts for the log and event. */
+export type ResyncHandler = (node: string) => Promise<Record<string, number>>;
+
+/**
+ * The resync hook: every (re)connect of a link runs the handlers registered for that link (state
+ * layers add theirs), then publishes one `state.resynced` event. A failing handler is logged and does
+ * not stop the others.
+ */
+@Injectable()
+export class ResyncCoordinator {
+  private readonly logger = new Logger(ResyncCoordinator.name);
+  private readonly handlers: Record<LinkKind, Map<string, ResyncHandler>> = { ami: new Map(), ari: new Map() };
+
+  constructor(private readonly bus: EventBus) {}
+
+  register(link: LinkKind, name: string, handler: ResyncHandler): void {
+    this.handlers[link].set(name, handler);
+  }
+
+  async resync(node: string, link: LinkKind): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    const started = Date.now();
+    for (const [name, handler] of this.handlers[link]) {
+      try {
+        Object.assign(counts, await handler(node));
+      } catch (err) {
+        this.logger.warn(`${node}: ${link} resync step '${name}' failed: ${(err as Error).message}`);
+      }
+    }
+    const summary = Object.entries(counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ');
+    this.logger.log(`${node}: resynced after ${link} connect in ${Date.now() - started} ms${summary ? ` (${summary})` : ''}`);
+    this.bus.publish({ type: 'state.resynced', node, link, counts, ts: Date.now(), source: link });
+    return counts;
+  }
+}
