@@ -41,7 +41,9 @@ async function bootstrap(): Promise<void> {
   process.on('SIGINT', onSignal);
 
   await app.listen(config.http.port, config.http.host);
-  const nodes = config.nodes.map((n) => `${n.name} (AMI ${n.ami.host}:${n.ami.port}, ARI ${n.ari.url})`).join(', ');
+  const nodes = config.nodes
+    .map((n) => `${n.name} (AMI ${n.ami.host}:${n.ami.port}, ARI ${n.ari.url})`)
+    .join(', ');
   logger.log(`listening on http://${config.http.host}:${config.http.port}; watching ${nodes}`);
 }
 

@@ -168,7 +168,11 @@ export class AmiConnection {
   }
 
   /** Send a list action and collect its items until `EventList: Complete`. */
-  listAction(action: string, fields: AmiActionFields = {}, opts: AmiListOptions = {}): Promise<AmiListResult> {
+  listAction(
+    action: string,
+    fields: AmiActionFields = {},
+    opts: AmiListOptions = {},
+  ): Promise<AmiListResult> {
     return this.send(action, fields, opts.timeoutMs, {
       errorMeansEmpty: opts.errorMeansEmpty ?? false,
       items: [],
@@ -191,7 +195,7 @@ export class AmiConnection {
     try {
       frame = formatAction(action, id, fields);
     } catch (err) {
-      return Promise.reject(err as Error);
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }
     const ms = timeoutMs ?? this.options.actionTimeoutMs;
     return new Promise((resolve, reject) => {
@@ -228,7 +232,12 @@ export class AmiConnection {
       if (!p.list) {
         this.settle(id, isError ? new AmiActionError(p.action, f.Message ?? '') : msg);
       } else if (isError) {
-        this.settle(id, p.list.errorMeansEmpty ? { response: msg, items: [] } : new AmiActionError(p.action, f.Message ?? ''));
+        this.settle(
+          id,
+          p.list.errorMeansEmpty
+            ? { response: msg, items: [] }
+            : new AmiActionError(p.action, f.Message ?? ''),
+        );
       } else if (f.EventList === undefined) {
         // Answered Success without a list: nothing to collect.
         this.settle(id, { response: msg, items: [] });
@@ -278,7 +287,9 @@ export class AmiConnection {
     socket.on('error', (err: NodeJS.ErrnoException) => {
       socketError = describeSocketError(err, host, port);
     });
-    socket.on('close', () => this.onClose(socket, this.dropReason ?? socketError ?? 'connection closed by Asterisk'));
+    socket.on('close', () =>
+      this.onClose(socket, this.dropReason ?? socketError ?? 'connection closed by Asterisk'),
+    );
   }
 
   private onGreeting(version: string): void {
@@ -286,10 +297,19 @@ export class AmiConnection {
     const socket = this.socket;
     if (!socket) return;
     const { username, secret } = this.options;
-    this.send('Login', { Username: username, Secret: secret, Events: 'on' }, this.options.connectTimeoutMs, undefined, true)
+    this.send(
+      'Login',
+      { Username: username, Secret: secret, Events: 'on' },
+      this.options.connectTimeoutMs,
+      undefined,
+      true,
+    )
       .then(() => this.onLoggedIn(socket))
       .catch((err: Error) => {
-        const reason = err instanceof AmiActionError ? new AmiLoginError(username, err.asteriskMessage).message : err.message;
+        const reason =
+          err instanceof AmiActionError
+            ? new AmiLoginError(username, err.asteriskMessage).message
+            : err.message;
         this.drop(socket, reason);
       });
   }
@@ -324,7 +344,10 @@ export class AmiConnection {
     if (wasUp) {
       this.logger.warn(`connection lost: ${reason}; reconnecting in ${delay} ms`);
       this.lastRetryLog = { text: reason, at: Date.now() };
-    } else if (reason !== this.lastRetryLog.text || Date.now() - this.lastRetryLog.at >= RETRY_LOG_INTERVAL_MS) {
+    } else if (
+      reason !== this.lastRetryLog.text ||
+      Date.now() - this.lastRetryLog.at >= RETRY_LOG_INTERVAL_MS
+    ) {
       this.logger.warn(`cannot connect: ${reason}; retrying in ${delay} ms (attempt ${this.attempts})`);
       this.lastRetryLog = { text: reason, at: Date.now() };
     }
@@ -346,7 +369,8 @@ export class AmiConnection {
       const timeoutMs = Math.min(this.options.actionTimeoutMs, this.options.keepaliveIntervalMs);
       this.action('Ping', {}, { timeoutMs })
         .catch((err: Error) => {
-          if (err instanceof AmiActionTimeoutError) this.drop(socket, `keepalive Ping unanswered for ${timeoutMs} ms`);
+          if (err instanceof AmiActionTimeoutError)
+            this.drop(socket, `keepalive Ping unanswered for ${timeoutMs} ms`);
         })
         .finally(() => {
           this.pingInFlight = false;
@@ -372,7 +396,7 @@ export function formatAction(action: string, actionId: string, fields: AmiAction
   let out = `Action: ${action}\r\nActionID: ${actionId}\r\n`;
   for (const [key, raw] of Object.entries(fields)) {
     if (raw === undefined) continue;
-    const values = Array.isArray(raw) ? (raw as readonly string[]) : [String(raw as string | number)];
+    const values = Array.isArray(raw) ? (raw as readonly string[]) : [String(raw)];
     for (const value of values) {
       if (/[\r\n]/.test(key) || /[\r\n]/.test(value)) {
         throw new TypeError(`AMI header ${key} of action ${action} contains a line break`);
@@ -394,6 +418,7 @@ function describeSocketError(err: NodeJS.ErrnoException, host: string, port: num
       return `connect timed out (${host}:${port})`;
     case 'ECONNRESET':
       return `connection reset by Asterisk (${host}:${port})`;
+    case undefined:
     default:
       return `${err.code ?? 'socket error'}: ${err.message}`;
   }

@@ -14,7 +14,14 @@ export function normaliseAmiEvent(node: string, msg: AmiMessage, ts: number): Pb
       // `Restart: True` for `core restart …`; the socket closes right after this event.
       return { type: 'node.shutdown', node, ts, source: 'ami', restart: f.Restart === 'True' };
     case 'Reload':
-      return { type: 'module.reloaded', node, ts, source: 'ami', module: f.Module ?? '', status: f.Status ?? '' };
+      return {
+        type: 'module.reloaded',
+        node,
+        ts,
+        source: 'ami',
+        module: f.Module ?? '',
+        status: f.Status ?? '',
+      };
     default:
       return undefined;
   }

@@ -34,7 +34,10 @@ describe('AmiFrameParser', () => {
       'Success',
       'Newchannel',
     ]);
-    expect(amiValues(messages[2], 'Output')).toEqual(['Asterisk 22.10.1 built by x', 'second line: with colon']);
+    expect(amiValues(messages[2], 'Output')).toEqual([
+      'Asterisk 22.10.1 built by x',
+      'second line: with colon',
+    ]);
     expect(messages[3].fields.CallerIDName).toBe('Zoë Müller 電話');
   });
 

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
@@ -40,7 +46,8 @@ export class AmiService implements OnApplicationBootstrap, OnModuleDestroy {
         const event = normaliseAmiEvent(node.name, msg, Date.now());
         if (event) bus.publish(event);
       };
-      conn.onMalformed = (reason) => this.logger.debug(`${node.name}: skipped a malformed AMI frame (${reason})`);
+      conn.onMalformed = (reason) =>
+        this.logger.debug(`${node.name}: skipped a malformed AMI frame (${reason})`);
       conn.onConnected = async () => {
         await this.resync.resync(node.name, 'ami');
       };
@@ -90,7 +97,8 @@ export class AmiService implements OnApplicationBootstrap, OnModuleDestroy {
   private async readVersion(node: string): Promise<Record<string, number>> {
     const settings = await this.connection(node).action('CoreSettings');
     const version = settings.fields.AsteriskVersion;
-    if (version) this.bus.publish({ type: 'node.info_updated', node, version, ts: Date.now(), source: 'ami' });
+    if (version)
+      this.bus.publish({ type: 'node.info_updated', node, version, ts: Date.now(), source: 'ami' });
     return {};
   }
 }

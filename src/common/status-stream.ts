@@ -24,7 +24,9 @@ export class StatusStream {
   }
 
   get changes(): Observable<LinkState> {
-    return this.subject.pipe(distinctUntilChanged((a, b) => a.status === b.status && a.lastError === b.lastError));
+    return this.subject.pipe(
+      distinctUntilChanged((a, b) => a.status === b.status && a.lastError === b.lastError),
+    );
   }
 
   /** Enter `status`. The `since` time only moves when the status itself changes. */
@@ -32,7 +34,11 @@ export class StatusStream {
     const cur = this.subject.value;
     if (cur.status === status && cur.lastError === lastError) return;
     const since = cur.status === status ? cur.since : new Date();
-    this.subject.next({ status, since, lastError: lastError ?? (status === 'up' ? undefined : cur.lastError) });
+    this.subject.next({
+      status,
+      since,
+      lastError: lastError ?? (status === 'up' ? undefined : cur.lastError),
+    });
   }
 
   complete(): void {

@@ -64,12 +64,7 @@ export interface ModuleReloaded extends EventBase {
 }
 
 export type PbxEvent =
-  | NodeConnectionChanged
-  | StateResynced
-  | NodeInfoUpdated
-  | NodeBooted
-  | NodeShutdown
-  | ModuleReloaded;
+  NodeConnectionChanged | StateResynced | NodeInfoUpdated | NodeBooted | NodeShutdown | ModuleReloaded;
 
 export type PbxEventType = PbxEvent['type'];
 

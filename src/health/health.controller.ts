@@ -41,7 +41,11 @@ export class HealthController {
     }
     for (const node of this.state.all()) {
       const ready = node.ami.status === 'up' && node.ari.status === 'up';
-      const indicator: Indicator = { status: ready ? 'up' : 'down', ami: node.ami.status, ari: node.ari.status };
+      const indicator: Indicator = {
+        status: ready ? 'up' : 'down',
+        ami: node.ami.status,
+        ari: node.ari.status,
+      };
       if (node.ami.status !== 'up' && node.ami.lastError) indicator.amiError = node.ami.lastError;
       if (node.ari.status !== 'up' && node.ari.lastError) indicator.ariError = node.ari.lastError;
       details[`node:${node.name}`] = indicator;

@@ -74,7 +74,9 @@ export class PbxMetrics {
       help: 'AMI frames skipped as malformed or oversized.',
       labelNames: ['node'],
       registers: [registry],
-      collect: fromStats(() => ami.stats().map(({ node, stats }) => ({ node, value: stats.malformedFrames }))),
+      collect: fromStats(() =>
+        ami.stats().map(({ node, stats }) => ({ node, value: stats.malformedFrames })),
+      ),
     });
   }
 }

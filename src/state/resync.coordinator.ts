@@ -13,7 +13,10 @@ export type ResyncHandler = (node: string) => Promise<Record<string, number>>;
 @Injectable()
 export class ResyncCoordinator {
   private readonly logger = new Logger(ResyncCoordinator.name);
-  private readonly handlers: Record<LinkKind, Map<string, ResyncHandler>> = { ami: new Map(), ari: new Map() };
+  private readonly handlers: Record<LinkKind, Map<string, ResyncHandler>> = {
+    ami: new Map(),
+    ari: new Map(),
+  };
 
   constructor(private readonly bus: EventBus) {}
 
@@ -34,7 +37,9 @@ export class ResyncCoordinator {
     const summary = Object.entries(counts)
       .map(([k, v]) => `${v} ${k}`)
       .join(', ');
-    this.logger.log(`${node}: resynced after ${link} connect in ${Date.now() - started} ms${summary ? ` (${summary})` : ''}`);
+    this.logger.log(
+      `${node}: resynced after ${link} connect in ${Date.now() - started} ms${summary ? ` (${summary})` : ''}`,
+    );
     this.bus.publish({ type: 'state.resynced', node, link, counts, ts: Date.now(), source: link });
     return counts;
   }

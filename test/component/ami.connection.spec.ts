@@ -79,11 +79,17 @@ describe('AmiConnection against a fake AMI server', () => {
   it('collects list items until EventList: Complete, interleaved with async events', async () => {
     server.handlers.set('PJSIPShowContacts', ({ fields, socket }) => {
       const id = fields.ActionID;
-      socket.write(`Response: Success\r\nActionID: ${id}\r\nEventList: start\r\nMessage: A listing of Contacts follows\r\n\r\n`);
+      socket.write(
+        `Response: Success\r\nActionID: ${id}\r\nEventList: start\r\nMessage: A listing of Contacts follows\r\n\r\n`,
+      );
       socket.write(`Event: ContactList\r\nActionID: ${id}\r\nObjectName: 1001;@abc\r\n\r\n`);
-      socket.write('Event: PeerStatus\r\nPrivilege: system,all\r\nPeer: PJSIP/2001\r\nPeerStatus: Reachable\r\n\r\n');
+      socket.write(
+        'Event: PeerStatus\r\nPrivilege: system,all\r\nPeer: PJSIP/2001\r\nPeerStatus: Reachable\r\n\r\n',
+      );
       socket.write(`Event: ContactList\r\nActionID: ${id}\r\nObjectName: 2001;@def\r\n\r\n`);
-      socket.write(`Event: ContactListComplete\r\nActionID: ${id}\r\nEventList: Complete\r\nListItems: 2\r\n\r\n`);
+      socket.write(
+        `Event: ContactListComplete\r\nActionID: ${id}\r\nEventList: Complete\r\nListItems: 2\r\n\r\n`,
+      );
     });
     conn = new AmiConnection(options(server.port));
     const events: string[] = [];

@@ -89,7 +89,9 @@ export class FakeAmiServer {
       case 'Login':
         if (action.fields.Secret === this.secret) {
           reply(`Success\r\nActionID: ${id}\r\nMessage: Authentication accepted\r\n\r\n`);
-          action.socket.write('Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 5\r\nLastReload: 5\r\nStatus: Fully Booted\r\n\r\n');
+          action.socket.write(
+            'Event: FullyBooted\r\nPrivilege: system,all\r\nUptime: 5\r\nLastReload: 5\r\nStatus: Fully Booted\r\n\r\n',
+          );
         } else {
           reply(`Error\r\nActionID: ${id}\r\nMessage: Authentication failed\r\n\r\n`);
           action.socket.end();

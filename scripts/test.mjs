@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// `npm test`: build, unit + component tests (parallel), then integration tests on the real sandbox
+// Asterisk (serial: they share one Asterisk and restart it). Provisions the sandbox itself on a fresh
+// machine (as root). Ends with one plain summary line: "tests: N passed, N failed, N skipped".
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'test-output');
+mkdirSync(out, { recursive: true });
+const jestBin = join(root, 'node_modules', 'jest', 'bin', 'jest.js');
+
+function run(cmd, args, extraEnv = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...extraEnv } });
+  return r.status ?? 1;
+}
+
+const only = process.argv[2]; // optional: "unit" or "integration"
+if (typeof process.getuid === 'function' && process.getuid() !== 0 && only !== 'unit') {
+  console.error(
+    'npm test: the integration tests run a real Asterisk in a chroot and need root (run as root, or `npm test -- unit`).',
+  );
+  process.exit(1);
+}
+
+let failed = run(process.execPath, [
+  join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+  '-p',
+  'tsconfig.build.json',
+]);
+if (failed) {
+  console.error('npm test: build failed');
+  process.exit(failed);
+}
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const suites = [];
+if (only !== 'integration') suites.push(['unit', ['--selectProjects', 'unit']]);
+if (only !== 'unit') {
+  // Provision the sandbox before Jest (its progress shows; Jest's globalSetup then finds it up).
+  failed = run(process.execPath, [join(root, 'scripts', 'sandbox.mjs'), 'up', '--install-host-deps']);
+  if (failed) {
+    console.error('npm test: could not provision the sandbox Asterisk');
+    process.exit(failed);
+  }
+  suites.push(['integration', ['--selectProjects', 'integration', '--runInBand']]);
+}
+
+let status = 0;
+for (const [name, args] of suites) {
+  const json = join(out, `jest-${name}.json`);
+  const code = run(process.execPath, [jestBin, ...args, '--json', `--outputFile=${json}`], {
+    PBXPULSE_SANDBOX_SKIP: '1',
+  });
+  if (code !== 0) status = code;
+  try {
+    const r = JSON.parse(readFileSync(json, 'utf8'));
+    totals.passed += r.numPassedTests;
+    totals.failed += r.numFailedTests + (r.numRuntimeErrorTestSuites ?? 0);
+    totals.skipped += r.numPendingTests + r.numTodoTests;
+  } catch {
+    totals.failed += 1;
+    status = status || 1;
+  }
+}
+process.stdout.write(
+  `\ntests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`,
+);
+process.exit(status);

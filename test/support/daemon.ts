@@ -1,0 +1,62 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppModule } from '../../src/app.module';
+import { ErrorFilter } from '../../src/api/error.filter';
+import { parseConfig } from '../../src/config/config.loader';
+import type { PbxpulseConfig } from '../../src/config/config.types';
+import { EventBus } from '../../src/events/event-bus';
+import type { PbxEvent } from '../../src/events/pbx-events';
+import { SANDBOX } from './sandbox';
+
+/** A pbxpulse daemon running in this process on a free port, with every bus event recorded. */
+export interface TestDaemon {
+  app: INestApplication;
+  config: PbxpulseConfig;
+  url: string;
+  events: PbxEvent[];
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies are asserted field by field
+  get(path: string, token?: string): Promise<{ status: number; body: any; text: string }>;
+  close(): Promise<void>;
+}
+
+/** YAML for one node pointing at the sandbox, with an overridable AMI secret. */
+export function sandboxNodeYaml(
+  name: string,
+  opts: { amiSecret?: string; amiPort?: number; ariUrl?: string } = {},
+): string {
+  return [
+    `  - name: ${name}`,
+    `    ami: { host: ${SANDBOX.amiHost}, port: ${opts.amiPort ?? SANDBOX.amiPort}, username: ${SANDBOX.amiUser}, secret: "${opts.amiSecret ?? SANDBOX.amiSecret}" }`,
+    `    ari: { url: "${opts.ariUrl ?? SANDBOX.ariUrl}", username: ${SANDBOX.ariUser}, password: "${SANDBOX.ariPassword}" }`,
+  ].join('\n');
+}
+
+export async function startDaemon(nodesYaml: string, extraYaml = ''): Promise<TestDaemon> {
+  const text = ['http: { host: 127.0.0.1, port: 9630 }', extraYaml, 'nodes:', nodesYaml].join('\n');
+  const config = parseConfig(text, { source: '<test>', env: {} });
+  const app = await NestFactory.create(AppModule.forRoot(config), { logger: ['error'] });
+  app.useGlobalFilters(new ErrorFilter());
+  const events: PbxEvent[] = [];
+  app.get(EventBus).subscribe((e) => events.push(e));
+  await app.listen(0, '127.0.0.1');
+  const server = app.getHttpServer() as { address(): { port: number } };
+  const url = `http://127.0.0.1:${server.address().port}`;
+  return {
+    app,
+    config,
+    url,
+    events,
+    async get(path, token) {
+      const res = await fetch(url + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      const text = await res.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      return { status: res.status, body, text };
+    },
+    close: () => app.close(),
+  };
+}
