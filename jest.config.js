@@ -1,6 +1,8 @@
 /** Two projects: fast unit/component tests next to the code, and integration tests on the real sandbox Asterisk. */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.jest.json' }];
 module.exports = {
+  // Per-project testTimeout is ignored by Jest; integration tests wait on a real Asterisk.
+  testTimeout: 60000,
   projects: [
     {
       displayName: 'unit',
@@ -16,7 +18,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'],
       setupFiles: ['<rootDir>/test/support/quiet-logger.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.js',
-      testTimeout: 120000,
     },
   ],
 };

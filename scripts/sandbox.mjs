@@ -77,7 +77,9 @@ function runInherit(cmd, args, { env } = {}) {
     const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], env: env ?? process.env });
     child.on('error', reject);
     child.on('exit', (code, signal) =>
-      code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`)),
+      code === 0
+        ? resolve()
+        : reject(new Error(`${cmd} ${args.join(' ')} failed (${signal ?? `exit ${code}`})`)),
     );
   });
 }
@@ -253,7 +255,9 @@ async function ensureDebootstrap(installHostDeps) {
   log('installing debootstrap on the host (--install-host-deps)…');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   await runInherit('apt-get', [...APT_OPTS, 'update'], { env });
-  await runInherit('apt-get', [...APT_OPTS, 'install', '-y', '--no-install-recommends', 'debootstrap'], { env });
+  await runInherit('apt-get', [...APT_OPTS, 'install', '-y', '--no-install-recommends', 'debootstrap'], {
+    env,
+  });
   if (!onPath('debootstrap')) throw new Error('apt-get installed debootstrap but it is not on PATH');
 }
 
@@ -295,7 +299,8 @@ async function buildChroot(installHostDeps) {
       { env },
     );
     await runInherit('chroot', [tmp, 'apt-get', 'clean'], { env });
-    if (!exists(path.join(tmp, 'usr/sbin/asterisk'))) throw new Error('asterisk binary missing after install');
+    if (!exists(path.join(tmp, 'usr/sbin/asterisk')))
+      throw new Error('asterisk binary missing after install');
   } catch (e) {
     await removeTree(tmp).catch(() => {});
     throw e;
@@ -333,7 +338,8 @@ function desiredConfigs() {
 
 function configsDigest(files) {
   const h = createHash('sha256');
-  for (const [name, buf] of [...files].sort(([a], [b]) => a.localeCompare(b))) h.update(name).update('\0').update(buf);
+  for (const [name, buf] of [...files].sort(([a], [b]) => a.localeCompare(b)))
+    h.update(name).update('\0').update(buf);
   return h.digest('hex');
 }
 
@@ -460,8 +466,19 @@ async function startAsterisk() {
     }
   }
   // Directories Asterisk expects; /var/run/asterisk is a tmpfs on a booted system, so create it.
-  for (const d of ['var/run/asterisk', 'var/log/asterisk', 'var/lib/asterisk', 'var/spool/asterisk', 'var/cache/asterisk']) {
+  for (const d of [
+    'var/run/asterisk',
+    'var/log/asterisk',
+    'var/lib/asterisk',
+    'var/spool/asterisk',
+    'var/cache/asterisk',
+  ]) {
     fs.mkdirSync(path.join(ROOT, d), { recursive: true });
+  }
+  try {
+    if (fs.statSync(LOGFILE).size > 5 * 1024 * 1024) fs.renameSync(LOGFILE, `${LOGFILE}.1`);
+  } catch {
+    // no log yet
   }
   fs.appendFileSync(LOGFILE, `\n==== ${new Date().toISOString()} sandbox.mjs starting Asterisk ====\n`);
   const out = fs.openSync(LOGFILE, 'a');
@@ -474,7 +491,9 @@ async function startAsterisk() {
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root' },
   });
   fs.closeSync(out);
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
+  const exited = new Promise((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? `exit ${code}`)),
+  );
   child.unref();
   fs.writeFileSync(PIDFILE, `${child.pid}\n`);
   return { pid: child.pid, exited };
@@ -500,7 +519,8 @@ async function waitReady(pid, exited, timeoutMs = BOOT_TIMEOUT_MS) {
     await sleep(250);
   }
   const tail = tailLog(30);
-  if (died !== null) throw new Error(`Asterisk (pid ${pid}) exited during start-up (${died}); last log lines:\n${tail}`);
+  if (died !== null)
+    throw new Error(`Asterisk (pid ${pid}) exited during start-up (${died}); last log lines:\n${tail}`);
   throw new Error(
     `Asterisk not ready after ${timeoutMs / 1000} s (fully booted: ${booted}, AMI ${PORTS.ami}, HTTP ${PORTS.http}); last log lines:\n${tail}`,
   );
@@ -590,9 +610,12 @@ async function main(argv) {
   const [cmd, ...rest] = argv.filter((a) => !a.startsWith('--'));
   const unknown = [...flags].filter((f) => f !== '--install-host-deps');
   if (!cmd || rest.length > 0 || unknown.length > 0 || !['up', 'down', 'restart', 'status'].includes(cmd)) {
-    throw new UsageError('usage: node scripts/sandbox.mjs up [--install-host-deps] | down | restart | status');
+    throw new UsageError(
+      'usage: node scripts/sandbox.mjs up [--install-host-deps] | down | restart | status',
+    );
   }
   const installHostDeps = flags.has('--install-host-deps');
+  if (cmd !== 'status') requireRoot();
   switch (cmd) {
     case 'up':
       await withLock(() => up({ installHostDeps }));

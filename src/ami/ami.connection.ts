@@ -225,7 +225,9 @@ export class AmiConnection {
   private route(msg: AmiMessage): void {
     const f = msg.fields;
     const id = f.ActionID;
-    if (f.Response !== undefined) {
+    // `Event` decides, not `Response`: security events such as ChallengeResponseFailed carry a
+    // `Response:` header (the client's digest) and are events all the same.
+    if (f.Event === undefined) {
       const p = id === undefined ? undefined : this.pending.get(id);
       if (!p || id === undefined) return;
       const isError = f.Response === 'Error';

@@ -21,18 +21,17 @@ export class ConfigSourceError extends PbxpulseError {
 }
 
 /**
- * The configuration file is not well-formed YAML. Carries the position of the first error (1-based);
- * the message names the file, line and column but never quotes the offending source text, which may
- * hold a secret.
+ * The configuration file is not well-formed YAML. `position` (1-based) is the first error's, when known.
+ * The message names the file, line and column but never quotes the source text, which may hold a secret.
  */
 export class ConfigSyntaxError extends PbxpulseError {
   readonly code = 'CONFIG_SYNTAX';
   constructor(
     readonly source: string,
-    readonly line: number,
-    readonly column: number,
     readonly reason: string,
+    readonly position?: { line: number; column: number },
   ) {
-    super(`invalid YAML in ${source} at line ${line}, column ${column}: ${reason}`);
+    const at = position === undefined ? '' : ` at line ${position.line}, column ${position.column}`;
+    super(`invalid YAML in ${source}${at}: ${reason}`);
   }
 }

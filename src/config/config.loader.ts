@@ -1,3 +1,17 @@
+/*
+ * Configuration file rules (beyond the shape in config.types.ts):
+ * - `${NAME}` (NAME = [A-Za-z_][A-Za-z0-9_]*) in any string value is replaced from the environment, also
+ *   inside a longer string and unquoted in flow mappings. `$${` is a literal `${`; any other `$` is kept.
+ *   An unset variable is an error; a set but empty one gives an empty string, which is an error for every
+ *   key (tokens included: an empty token must not silently switch auth off).
+ * - Integer keys also accept a string of digits, which is what `${VAR}` yields.
+ * - `secretFile`, `passwordFile`, `adminTokenFile`, `viewerTokenFile`: relative paths are resolved against
+ *   the config file's directory; trailing CR/LF is removed; the rest must be one non-empty line.
+ * - null (`key:` with nothing after it) means "not given".
+ * - YAML merge keys (`<<: *anchor`) are allowed; duplicate keys and several documents are not.
+ * - Problems name key paths and quote bad values, except secrets, values that came from the environment
+ *   and anything that may hold credentials, which are described without their content.
+ */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
@@ -97,9 +111,17 @@ export function findConfigPath(argv: readonly string[], env: NodeJS.ProcessEnv):
 
 /** Parses YAML (or JSON) text and validates it; see `loadConfig` for the errors thrown. */
 export function parseConfig(text: string, options: ParseConfigOptions): PbxpulseConfig {
+  if (/[\uE000-\uE002]/.test(text)) {
+    throw new ConfigSyntaxError(options.source, 'contains reserved characters U+E000-U+E002');
+  }
   const lineCounter = new LineCounter();
   // merge: lets several nodes share settings through `<<: *anchor`.
-  const doc = parseDocument(text, { prettyErrors: false, lineCounter, merge: true, uniqueKeys: true });
+  const doc = parseDocument(protectReferences(text), {
+    prettyErrors: false,
+    lineCounter,
+    merge: true,
+    uniqueKeys: true,
+  });
   const first = doc.errors[0];
   if (first !== undefined) {
     const { line, col } = lineCounter.linePos(first.pos[0]);
@@ -111,11 +133,11 @@ export function parseConfig(text: string, options: ParseConfigOptions): Pbxpulse
   } catch (error) {
     throw new ConfigSyntaxError(options.source, error instanceof Error ? error.message : String(error));
   }
-  return validateConfig(raw, options);
+  return validateDocument(raw, options);
 }
 
-/** Validates an already-parsed document (a plain object tree) into the typed configuration. */
-export function validateConfig(raw: unknown, options: ParseConfigOptions): PbxpulseConfig {
+/** Validates the parsed document (strings still carry the `protectReferences` marks). */
+function validateDocument(raw: unknown, options: ParseConfigOptions): PbxpulseConfig {
   const validator = new Validator(
     options.env,
     options.readFile ?? defaultReadFile,
@@ -137,11 +159,14 @@ const AMI_KEYS = ['host', 'port', 'username', 'secret', 'secretFile'] as const;
 const ARI_KEYS = ['url', 'username', 'password', 'passwordFile'] as const;
 
 const NODE_NAME = /^[a-z0-9_-]+$/;
-const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // setTimeout silently fires at once for anything larger.
 const MAX_DELAY_MS = 2147483647;
 const PORT = { min: 1, max: 65535, expected: 'an integer 1-65535' };
-const DURATION = { min: 1, max: MAX_DELAY_MS, expected: `a positive integer (milliseconds, at most ${MAX_DELAY_MS})` };
+const DURATION = {
+  min: 1,
+  max: MAX_DELAY_MS,
+  expected: `a positive integer (milliseconds, at most ${MAX_DELAY_MS})`,
+};
 const BYTES = { min: 1, max: Number.MAX_SAFE_INTEGER, expected: 'a positive integer (bytes)' };
 
 type Mapping = Record<string, unknown>;
@@ -212,13 +237,16 @@ class Validator {
   private connections(raw: unknown): ConnectionTuning | undefined {
     const map = this.section(raw, 'connections', CONNECTION_KEYS);
     if (map === undefined) return undefined;
-    const tuning = { ...CONFIG_DEFAULTS.connections } as ConnectionTuning;
+    const tuning: ConnectionTuning = { ...CONFIG_DEFAULTS.connections };
+    const before = this.problems.length;
     for (const key of CONNECTION_KEYS) {
       const limits = key === 'maxFrameBytes' ? BYTES : DURATION;
       const value = this.integer(map, key, 'connections', limits);
       if (value !== undefined) tuning[key] = value;
     }
-    if (tuning.reconnectMaxDelayMs < tuning.reconnectInitialDelayMs) {
+    // Comparing against a default that replaced an invalid value would only add noise.
+    const allValid = this.problems.length === before;
+    if (allValid && tuning.reconnectMaxDelayMs < tuning.reconnectInitialDelayMs) {
       this.problem(
         'connections.reconnectMaxDelayMs',
         `must be at least reconnectInitialDelayMs (${tuning.reconnectInitialDelayMs}), got ${tuning.reconnectMaxDelayMs}`,
@@ -229,7 +257,7 @@ class Validator {
 
   private nodes(raw: unknown): NodeConfig[] | undefined {
     if (!Array.isArray(raw) || raw.length === 0) {
-      const got = raw === undefined || raw === null ? '' : `, got ${describeType(raw)}`;
+      const got = raw === undefined || raw === null ? '' : `, got ${describeKind(raw)}`;
       this.problem('nodes', `expected a list with at least one node${got}`);
       return undefined;
     }
@@ -246,19 +274,26 @@ class Validator {
   private node(raw: unknown, path: string): Partial<NodeConfig> {
     const map = this.mapping(raw, path, NODE_KEYS, 'a mapping with name, ami and ari');
     if (map === undefined) return {};
+    const name = this.nodeName(map, path);
+    const ami = this.ami(map.ami, `${path}.ami`);
+    const ari = this.ari(map.ari, `${path}.ari`);
+    return { name, ami, ari };
+  }
+
+  private nodeName(map: Mapping, path: string): string | undefined {
     const name = this.text(map, 'name', path, {
       required: 'a short id like pbx1: lowercase letters, digits, _ and -',
       expected: 'a node name like pbx1',
     });
-    if (name !== undefined && !NODE_NAME.test(name.value)) {
+    if (name === undefined) return undefined;
+    if (!NODE_NAME.test(name.value)) {
       this.problem(
         `${path}.name`,
         `expected lowercase letters, digits, _ and - only (like pbx1), got ${describeText(name)}`,
       );
+      return undefined;
     }
-    const ami = this.ami(map.ami, `${path}.ami`);
-    const ari = this.ari(map.ari, `${path}.ari`);
-    return { name: name !== undefined && NODE_NAME.test(name.value) ? name.value : undefined, ami, ari };
+    return name.value;
   }
 
   private ami(raw: unknown, path: string): AmiEndpointConfig | undefined {
@@ -292,10 +327,19 @@ class Validator {
       expected: 'a user name',
     });
     if (username !== undefined && username.value.includes(':')) {
-      // HTTP basic auth separates user and password with the first ':'.
-      this.problem(`${path}.username`, `must not contain ':', got ${describeText(username)}`);
+      // Not quoted: `user:password` here is a likely mistake.
+      this.problem(
+        `${path}.username`,
+        "must not contain ':' (HTTP basic auth splits user and password there)",
+      );
     }
-    const password = this.secret(map, path, 'password', 'passwordFile', "the ARI user's password from ari.conf");
+    const password = this.secret(
+      map,
+      path,
+      'password',
+      'passwordFile',
+      "the ARI user's password from ari.conf",
+    );
     if (url === undefined || username === undefined || username.value.includes(':')) return undefined;
     if (password === undefined) return undefined;
     return { url, username: username.value, password };
@@ -330,7 +374,10 @@ class Validator {
       return undefined;
     }
     // Adapters append `/ari/...` themselves; a path prefix (reverse proxy) is kept.
-    const base = parsed.pathname.replace(/\/+$/, '').replace(/\/ari$/, '').replace(/\/+$/, '');
+    const base = parsed.pathname
+      .replace(/\/+$/, '')
+      .replace(/\/ari$/, '')
+      .replace(/\/+$/, '');
     return `${parsed.protocol}//${parsed.host}${base}`;
   }
 
@@ -409,10 +456,12 @@ class Validator {
       this.problem(keyPath, `expected ${options.expected}${hint}, got ${got}`);
       return undefined;
     }
-    const expanded = this.expand(raw, keyPath, options.secret === true);
+    const expanded = this.expand(raw, keyPath);
     if (expanded === undefined) return undefined;
     if (expanded.value.trim() === '') {
-      const from = expanded.fromEnv ? ` (the environment variable in ${JSON.stringify(raw)} is empty)` : '';
+      const from = expanded.fromEnv
+        ? ` (the environment variable in ${quote(expanded.template)} is empty)`
+        : '';
       const what = options.secret ? 'must not be empty' : `expected ${options.expected}, got an empty string`;
       this.problem(keyPath, `${what}${from}`);
       return undefined;
@@ -426,48 +475,43 @@ class Validator {
   }
 
   /**
-   * Substitutes `${VAR}` from the environment; `$${` stands for a literal `${`, any other `$` is kept as
-   * it is. Every undefined variable is reported.
+   * Substitutes the `${VAR}` references that `protectReferences` marked, from the environment. Every
+   * undefined variable is reported; a `${` left unmarked is a malformed reference.
    */
-  private expand(template: string, keyPath: string, secret: boolean): Expanded | undefined {
+  private expand(raw: string, keyPath: string): Expanded | undefined {
     let value = '';
     let fromEnv = false;
     let ok = true;
     let i = 0;
-    while (i < template.length) {
-      if (template.startsWith('$${', i)) {
+    while (i < raw.length) {
+      if (raw.startsWith(MARK.literal, i)) {
         value += '${';
-        i += 3;
-        continue;
-      }
-      if (!template.startsWith('${', i)) {
-        value += template[i];
-        i++;
-        continue;
-      }
-      const end = template.indexOf('}', i + 2);
-      const name = end < 0 ? undefined : template.slice(i + 2, end);
-      if (name === undefined || !VARIABLE_NAME.test(name)) {
+        i += MARK.literal.length;
+      } else if (raw.startsWith(MARK.open, i)) {
+        const end = raw.indexOf(MARK.close, i);
+        const name = raw.slice(i + MARK.open.length, end);
+        const variable = this.env[name];
+        if (variable === undefined) {
+          this.problem(keyPath, `environment variable ${name} is not set (referenced as \${${name}})`);
+          ok = false;
+        } else {
+          value += variable;
+          fromEnv = true;
+        }
+        i = end + MARK.close.length;
+      } else if (raw.startsWith('${', i)) {
         // Part of a secret could sit inside a malformed reference, so the text is never quoted.
         this.problem(
           keyPath,
           'malformed ${...} reference: use ${NAME} with letters, digits and _, or $${ for a literal ${',
         );
         return undefined;
-      }
-      const variable = this.env[name];
-      if (variable === undefined) {
-        this.problem(keyPath, `environment variable ${name} is not set (referenced as \${${name}})`);
-        ok = false;
       } else {
-        value += variable;
-        fromEnv = true;
+        value += raw[i];
+        i++;
       }
-      i = end + 1;
     }
-    // Reported above: a secret's value never reaches a message, whatever the key.
-    void secret;
-    return ok ? { value, template, fromEnv } : undefined;
+    return ok ? { value, template: restoreReferences(raw), fromEnv } : undefined;
   }
 
   private integer(
@@ -486,7 +530,7 @@ class Validator {
       got = String(raw);
     } else if (typeof raw === 'string') {
       // `${VAR}` always yields a string, so "5038" must be accepted.
-      const expanded = this.expand(raw, keyPath, false);
+      const expanded = this.expand(raw, keyPath);
       if (expanded === undefined) return undefined;
       value = /^\s*\d+\s*$/.test(expanded.value) ? Number(expanded.value) : NaN;
       got = describeText(expanded);
@@ -507,9 +551,15 @@ class Validator {
     return this.mapping(raw, path, known, `a mapping of ${known.join(', ')}`);
   }
 
-  private mapping(raw: unknown, path: string, known: readonly string[], expected: string): Mapping | undefined {
+  private mapping(
+    raw: unknown,
+    path: string,
+    known: readonly string[],
+    expected: string,
+  ): Mapping | undefined {
     if (!isMapping(raw)) {
-      this.problem(path || '(top level)', `expected ${expected}, got ${describeType(raw)}`);
+      // Not quoted: `auth: <token>` is an easy mistake.
+      this.problem(path || '(top level)', `expected ${expected}, got ${describeKind(raw)}`);
       return undefined;
     }
     for (const key of Object.keys(raw)) {
@@ -518,7 +568,8 @@ class Validator {
     return raw;
   }
 
-  private unknownKey(path: string, key: string, known: readonly string[]): void {
+  private unknownKey(path: string, rawKey: string, known: readonly string[]): void {
+    const key = restoreReferences(rawKey);
     const colon = key.indexOf(':');
     if (colon >= 0) {
       // `{ secret:hunter2 }` parses as the key "secret:hunter2": show only what precedes the colon.
@@ -530,7 +581,8 @@ class Validator {
       return;
     }
     const suggestion = closest(key, known);
-    const hint = suggestion === undefined ? `expected one of ${known.join(', ')}` : `did you mean ${suggestion}?`;
+    const hint =
+      suggestion === undefined ? `expected one of ${known.join(', ')}` : `did you mean ${suggestion}?`;
     this.problem(path ? `${path}.${key}` : key, `unknown key (${hint})`);
   }
 
@@ -553,15 +605,41 @@ class Validator {
   }
 }
 
+/**
+ * Placeholders for `${NAME}` and `$${`, from the Unicode private use area, of the same length as what
+ * they replace so YAML error columns stay right.
+ */
+const MARK = { open: '\uE000\uE000', close: '\uE001', literal: '\uE002\uE002\uE002' };
+const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const MARKED = /\uE000\uE000([^\uE001]*)\uE001|\uE002\uE002\uE002/g;
+
+/**
+ * Marks `${NAME}` references in the raw text before YAML parsing. Unquoted `{ secret: ${AMI_SECRET} }`
+ * (the documented form) is otherwise a YAML syntax error, since `{` and `}` end a plain scalar inside a
+ * flow mapping. Values are still substituted only after parsing, so an environment value can never
+ * inject YAML.
+ */
+function protectReferences(text: string): string {
+  return text.replace(REFERENCE, (_match, name: string | undefined) =>
+    name === undefined ? MARK.literal : `${MARK.open}${name}${MARK.close}`,
+  );
+}
+
+/** The text as the file wrote it, for messages. */
+function restoreReferences(text: string): string {
+  return text.replace(MARKED, (_match, name: string | undefined) =>
+    name === undefined ? '$${' : `\${${name}}`,
+  );
+}
+
 function isMapping(value: unknown): value is Mapping {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value) as unknown;
   return proto === Object.prototype || proto === null;
 }
 
-/** What a non-secret value is, quoting short scalars. */
+/** A non-string, non-secret value: numbers and booleans as written, anything else by kind. */
 function describeType(value: unknown): string {
-  if (typeof value === 'string') return quote(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return describeKind(value);
 }
@@ -602,8 +680,14 @@ function describeReadError(error: unknown): string {
   return meaning[code] === undefined ? code : `${code}: ${meaning[code]}`;
 }
 
+/** yaml's message, minus the few that quote source text (a bad escape could sit inside a secret). */
 function syntaxReason(error: YAMLError): string {
   if (error.code === 'MULTIPLE_DOCS') return 'the file must hold a single YAML document';
+  if (error.code === 'BAD_DQ_ESCAPE') {
+    return 'invalid escape sequence in a double-quoted string (use single quotes to keep backslashes)';
+  }
+  const quoting = 'Block scalar header includes extra characters';
+  if (error.message.startsWith(quoting)) return quoting;
   return error.message;
 }
 

@@ -18,10 +18,11 @@ export interface HttpConfig {
   port: number;
 }
 
+/** Tokens come from `adminToken:`/`viewerToken:` or `adminTokenFile:`/`viewerTokenFile:`; never empty. */
 export interface AuthConfig {
   /** Required for control routes; when absent, control routes answer 401. */
   adminToken?: string;
-  /** When set, `/api` and `/ws` reads need the viewer or admin token. */
+  /** When set, `/api` and `/ws` reads need the viewer or admin token. Differs from `adminToken`. */
   viewerToken?: string;
 }
 
@@ -58,7 +59,10 @@ export interface AmiEndpointConfig {
 }
 
 export interface AriEndpointConfig {
-  /** Base URL of the Asterisk HTTP server, e.g. `http://127.0.0.1:8088` (no `/ari` suffix). */
+  /**
+   * Base URL of the Asterisk HTTP server, e.g. `http://127.0.0.1:8088`: no trailing `/` nor `/ari` (the
+   * loader strips them), no credentials, query or fragment; a path prefix (reverse proxy) is kept.
+   */
   url: string;
   username: string;
   /** From `password:` or `passwordFile:`. */

@@ -76,6 +76,23 @@ describe('AmiConnection against a fake AMI server', () => {
     await expect(conn.action('Ping')).resolves.toBeDefined();
   });
 
+  it('delivers events that carry a Response header (ChallengeResponseFailed) as events', async () => {
+    conn = new AmiConnection(options(server.port));
+    const events: AmiMessage[] = [];
+    conn.onEvent = (m) => events.push(m);
+    conn.start();
+    await expectEventually(() => expect(conn!.isUp).toBe(true));
+    server.broadcast(
+      'Event: ChallengeResponseFailed\r\nPrivilege: security,all\r\nAccountID: 2001\r\n' +
+        'Challenge: 1700000000/abc\r\nResponse: ffc167de33082dadd87a6479d9795c3f\r\nExpectedResponse: \r\n\r\n',
+    );
+    await expectEventually(() =>
+      expect(events.find((e) => e.fields.Event === 'ChallengeResponseFailed')?.fields.Response).toBe(
+        'ffc167de33082dadd87a6479d9795c3f',
+      ),
+    );
+  });
+
   it('collects list items until EventList: Complete, interleaved with async events', async () => {
     server.handlers.set('PJSIPShowContacts', ({ fields, socket }) => {
       const id = fields.ActionID;
