@@ -109,7 +109,10 @@ export class AmiFrameParser {
         const key = text.slice(pos, colon);
         let vStart = colon + 1;
         while (vStart < eol && text.charCodeAt(vStart) === 32) vStart++;
-        const value = text.slice(vStart, eol);
+        // Some Asterisk messages end their text in a bare LF before the CRLF ("No Contacts found\n").
+        let vEnd = eol;
+        while (vEnd > vStart && text.charCodeAt(vEnd - 1) === 10) vEnd--;
+        const value = text.slice(vStart, vEnd);
         const prev = fields[key];
         if (prev === undefined) {
           fields[key] = value;
