@@ -1,9 +1,12 @@
-import type { PbxEvent } from '../events/pbx-events';
+import type { ContactStatus, PbxEvent, SecurityEvent, SipAddress, TransportKind } from '../events/pbx-events';
 import type { AmiMessage } from './ami.message';
+
+/** Longest AccountID kept: it can be attacker-controlled and arbitrarily long. */
+const MAX_ACCOUNT_CHARS = 256;
 
 /**
  * Turn one AMI event into an internal event, or `undefined` for events pbxpulse does not use (yet).
- * Pure: no I/O, no clock (the receive time is passed in).
+ * Pure: no I/O, no clock (the receive time is passed in). Never throws on odd or missing fields.
  */
 export function normaliseAmiEvent(node: string, msg: AmiMessage, ts: number): PbxEvent | undefined {
   const f = msg.fields;
@@ -22,7 +25,130 @@ export function normaliseAmiEvent(node: string, msg: AmiMessage, ts: number): Pb
         module: f.Module ?? '',
         status: f.Status ?? '',
       };
+    case 'ContactStatus': {
+      const status = contactStatus(f.ContactStatus);
+      if (!status || !f.AOR || !f.URI) return undefined;
+      return {
+        type: 'contact.status_changed',
+        node,
+        ts,
+        source: 'ami',
+        endpoint: f.EndpointName ?? '',
+        aor: f.AOR,
+        uri: f.URI,
+        status,
+        rttUsec: usec(f.RoundtripUsec),
+      };
+    }
+    case 'PeerStatus': {
+      // PJSIP only ever says Reachable / Unreachable; chan_sip's Registered/… are gone since 21.
+      if (f.ChannelType !== 'PJSIP' || !f.Peer) return undefined;
+      const reachable = f.PeerStatus === 'Reachable';
+      if (!reachable && f.PeerStatus !== 'Unreachable') return undefined;
+      return {
+        type: 'endpoint.reachability_changed',
+        node,
+        ts,
+        source: 'ami',
+        endpoint: stripTech(f.Peer),
+        reachable,
+      };
+    }
+    case 'DeviceStateChange':
+      if (!f.Device?.startsWith('PJSIP/') || !f.State) return undefined;
+      return { type: 'device.state_changed', node, ts, source: 'ami', device: f.Device, state: f.State };
+    default:
+      return normaliseSecurityEvent(node, f, ts);
+  }
+}
+
+/** Security events name themselves in `Event:`; only SIP ones matter (our own AMI login is one too). */
+function normaliseSecurityEvent(
+  node: string,
+  f: Record<string, string>,
+  ts: number,
+): SecurityEvent | undefined {
+  if (f.Service !== 'PJSIP') return undefined;
+  const base = {
+    node,
+    ts,
+    source: 'ami' as const,
+    account: (f.AccountID ?? '').slice(0, MAX_ACCOUNT_CHARS),
+    sessionId: f.SessionID?.slice(0, MAX_ACCOUNT_CHARS) || undefined,
+    remote: parseSipAddress(f.RemoteAddress),
+    local: parseSipAddress(f.LocalAddress),
+    eventTime: f.EventTV || undefined,
+  };
+  switch (f.Event) {
+    case 'ChallengeSent':
+      return { ...base, type: 'auth.challenge_sent' };
+    case 'SuccessfulAuth':
+      return { ...base, type: 'auth.succeeded' };
+    case 'ChallengeResponseFailed':
+      return { ...base, type: 'auth.challenge_failed' };
+    case 'InvalidAccountID':
+      return { ...base, type: 'auth.account_unknown' };
+    case 'FailedACL':
+      return { ...base, type: 'auth.acl_denied', aclName: f.ACLName ?? '' };
+    case 'RequestNotSupported':
+      return { ...base, type: 'registrar.request_rejected', requestType: f.RequestType ?? '' };
     default:
       return undefined;
   }
+}
+
+const CONTACT_STATUS: Record<string, ContactStatus> = {
+  Reachable: 'reachable',
+  Unreachable: 'unreachable',
+  NonQualified: 'nonqualified',
+  Unknown: 'unknown',
+  Removed: 'removed',
+  // Stale names from the event's XML docs; the code never emits them, but map them if it ever does.
+  Unqualified: 'nonqualified',
+  Created: 'nonqualified',
+};
+
+export function contactStatus(raw: string | undefined): ContactStatus | undefined {
+  return raw === undefined ? undefined : CONTACT_STATUS[raw];
+}
+
+/** `RoundtripUsec`: a number, or `N/A` unless Reachable. */
+export function usec(raw: string | undefined): number | undefined {
+  if (!raw || !/^\d+$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return n > 0 ? n : undefined;
+}
+
+/** `PJSIP/1001` → `1001`. */
+export function stripTech(peer: string): string {
+  const slash = peer.indexOf('/');
+  return slash >= 0 ? peer.slice(slash + 1) : peer;
+}
+
+const TRANSPORTS: Record<string, TransportKind> = {
+  UDP: 'udp',
+  TCP: 'tcp',
+  TLS: 'tls',
+  WS: 'ws',
+  WSS: 'wss',
+};
+
+/** `IPV4/UDP/203.0.113.5/5060` or `IPV6/WSS/2001:db8::1/443` → parts; anything else → undefined. */
+export function parseSipAddress(raw: string | undefined): SipAddress | undefined {
+  if (!raw) return undefined;
+  const parts = raw.split('/');
+  if (parts.length < 4 || !/^IPV[46]$/i.test(parts[0])) return undefined;
+  const port = Number(parts[parts.length - 1]);
+  return {
+    transport: TRANSPORTS[parts[1].toUpperCase()] ?? 'unknown',
+    address: parts.slice(2, -1).join('/'),
+    port: Number.isInteger(port) && port > 0 && port < 65536 ? port : null,
+  };
+}
+
+/** Transport of a contact from its URI: `;transport=ws`, `sips:` → tls, else udp. */
+export function transportOfUri(uri: string): TransportKind {
+  const m = /;transport=([a-z]+)/i.exec(uri);
+  if (m) return TRANSPORTS[m[1].toUpperCase()] ?? 'unknown';
+  return uri.toLowerCase().startsWith('sips:') ? 'tls' : 'udp';
 }

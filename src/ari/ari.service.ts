@@ -14,6 +14,7 @@ import { EventBus } from '../events/event-bus';
 import type { LinkStatus } from '../events/pbx-events';
 import { ResyncCoordinator } from '../state/resync.coordinator';
 import { AriConnection } from './ari.connection';
+import { normaliseAriEvent } from './ari.normaliser';
 
 export interface AriLinkStats {
   reconnects: number;
@@ -49,6 +50,10 @@ export class AriService implements OnApplicationBootstrap, OnModuleDestroy {
         connectTimeoutMs: c.connectTimeoutMs,
         keepaliveIntervalMs: c.keepaliveIntervalMs,
       });
+      conn.onMessage = (msg) => {
+        const event = normaliseAriEvent(node.name, msg, Date.now());
+        if (event) bus.publish(event);
+      };
       conn.onConnected = async () => {
         await this.resync.resync(node.name, 'ari');
       };

@@ -63,8 +63,186 @@ export interface ModuleReloaded extends EventBase {
   status: string;
 }
 
+// ---------------------------------------------------------------- registrations (from AMI and ARI)
+
+/** SIP transport of a contact or a security event's address. */
+export type TransportKind = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss' | 'unknown';
+
+/** `IPV4/UDP/203.0.113.5/5060` as a structure. */
+export interface SipAddress {
+  transport: TransportKind;
+  address: string;
+  port: number | null;
+}
+
+/** Asterisk's contact statuses, lower-cased. `removed`: unregistered or expired. */
+export type ContactStatus = 'reachable' | 'unreachable' | 'nonqualified' | 'unknown' | 'removed';
+
+/** A registered contact was created, changed status, or was removed (AMI `ContactStatus`, ARI `ContactStatusChange`). */
+export interface ContactStatusChanged extends EventBase {
+  type: 'contact.status_changed';
+  endpoint: string;
+  aor: string;
+  uri: string;
+  status: ContactStatus;
+  /** Qualify round trip, when Reachable. */
+  rttUsec?: number;
+}
+
+/** The endpoint's aggregate reachability flipped (AMI `PeerStatus`, ARI `PeerStatusChange`). */
+export interface EndpointReachabilityChanged extends EventBase {
+  type: 'endpoint.reachability_changed';
+  endpoint: string;
+  reachable: boolean;
+}
+
+/** Aggregate device state of `PJSIP/<endpoint>` (AMI `DeviceStateChange`, ARI `DeviceStateChanged`). */
+export interface DeviceStateChanged extends EventBase {
+  type: 'device.state_changed';
+  /** `PJSIP/1001` */
+  device: string;
+  /** `NOT_INUSE`, `INUSE`, `UNAVAILABLE`, `RINGING` … as Asterisk names them. */
+  state: string;
+}
+
+// ---------------------------------------------------------------- security events (AMI, Service PJSIP only)
+
+/** Fields common to the security events Asterisk reports for SIP requests. */
+interface SecurityEventBase extends EventBase {
+  /**
+   * `AccountID`: the endpoint name, `<unknown>` when no endpoint matched, or (for
+   * `auth.account_unknown`) the username the client sent: attacker-controlled, never a metric label.
+   * Truncated to 256 characters.
+   */
+  account: string;
+  /** The SIP Call-ID. */
+  sessionId?: string;
+  remote?: SipAddress;
+  local?: SipAddress;
+  /** Asterisk's `EventTV`. */
+  eventTime?: string;
+}
+
+/** 401/407 sent (`ChallengeSent`). */
+export interface AuthChallengeSent extends SecurityEventBase {
+  type: 'auth.challenge_sent';
+}
+
+/** Digest verified (`SuccessfulAuth`): every authenticated request, not only REGISTER. */
+export interface AuthSucceeded extends SecurityEventBase {
+  type: 'auth.succeeded';
+}
+
+/** Digest present but wrong (`ChallengeResponseFailed`): the wrong-password case. */
+export interface AuthChallengeFailed extends SecurityEventBase {
+  type: 'auth.challenge_failed';
+}
+
+/** No endpoint matched the request (`InvalidAccountID`): scanners and typos. */
+export interface AuthAccountUnknown extends SecurityEventBase {
+  type: 'auth.account_unknown';
+}
+
+/** An ACL or a registrar policy refused the request (`FailedACL`). */
+export interface AuthAclDenied extends SecurityEventBase {
+  type: 'auth.acl_denied';
+  /** `ACLName`, e.g. `not_match_endpoint_acl`, `registrar_attempt_exceeds_maximum_configured_contacts`. */
+  aclName: string;
+}
+
+/** The registrar (or another module) refused the request (`RequestNotSupported`). */
+export interface RegistrarRequestRejected extends SecurityEventBase {
+  type: 'registrar.request_rejected';
+  /** `RequestType`, e.g. `registrar_requested_aor_not_found`. */
+  requestType: string;
+}
+
+export type SecurityEvent =
+  | AuthChallengeSent
+  | AuthSucceeded
+  | AuthChallengeFailed
+  | AuthAccountUnknown
+  | AuthAclDenied
+  | RegistrarRequestRejected;
+
+// ---------------------------------------------------------------- derived by pbxpulse (source: daemon)
+
+/** An endpoint went from no contact to at least one, or back. Published by the registration store. */
+export interface RegistrationChanged extends EventBase {
+  type: 'registration.changed';
+  endpoint: string;
+  registered: boolean;
+  contacts: number;
+}
+
+/** Why a registration (or another authenticated request) was refused: the `reason` label. */
+export type RegistrationFailureReason =
+  'auth_failed' | 'aor_not_found' | 'unknown_account' | 'acl_denied' | 'other';
+
+/** One refusal, classified. `endpoint` is a configured endpoint name or `<unknown>` (bounded labels). */
+export interface RegistrationFailed extends EventBase {
+  type: 'registration.failed';
+  endpoint: string;
+  reason: RegistrationFailureReason;
+}
+
+/** The reconciliation poll found state that a lost event had left stale, and repaired it. */
+export interface StateRepaired extends EventBase {
+  type: 'state.repaired';
+  /** `contact_missing`, `contact_ghost`, `contact_status`, `endpoint_missing`, `endpoint_ghost`, `aor` … */
+  kind: string;
+  /** What was repaired, for the debug log. */
+  subject: string;
+}
+
+export type AlertType = 'auth_loop' | 'aor_not_found';
+
+/** An active (or just cleared) alert, as `/api/v1/alerts` and the gateway show it. */
+export interface Alert {
+  /** Stable for the life of the alert: `<type>:<node>:<endpoint>[:<source>]`. */
+  id: string;
+  type: AlertType;
+  node: string;
+  endpoint: string;
+  /** ISO time the condition started. */
+  since: string;
+  /** ISO time of the last occurrence. */
+  lastSeen: string;
+  count: number;
+  message: string;
+  remedy: string;
+  /** Type-specific facts (remote address, transport, user agent, configured aors …). */
+  details: Record<string, unknown>;
+}
+
+export interface AlertRaised extends EventBase {
+  type: 'alert.raised';
+  alert: Alert;
+}
+
+export interface AlertCleared extends EventBase {
+  type: 'alert.cleared';
+  alert: Alert;
+  /** `success` (e.g. a SuccessfulAuth from the source), `quiet` (window elapsed), `resolved` … */
+  reason: string;
+}
+
 export type PbxEvent =
-  NodeConnectionChanged | StateResynced | NodeInfoUpdated | NodeBooted | NodeShutdown | ModuleReloaded;
+  | NodeConnectionChanged
+  | StateResynced
+  | NodeInfoUpdated
+  | NodeBooted
+  | NodeShutdown
+  | ModuleReloaded
+  | ContactStatusChanged
+  | EndpointReachabilityChanged
+  | DeviceStateChanged
+  | SecurityEvent
+  | RegistrationChanged
+  | RegistrationFailed
+  | StateRepaired
+  | AlertRaised
+  | AlertCleared;
 
 export type PbxEventType = PbxEvent['type'];
 

@@ -104,6 +104,20 @@ export class NodeStateStore implements OnModuleDestroy {
       case 'node.booted':
       case 'node.shutdown':
       case 'module.reloaded':
+      case 'contact.status_changed':
+      case 'endpoint.reachability_changed':
+      case 'device.state_changed':
+      case 'auth.challenge_sent':
+      case 'auth.succeeded':
+      case 'auth.challenge_failed':
+      case 'auth.account_unknown':
+      case 'auth.acl_denied':
+      case 'registrar.request_rejected':
+      case 'registration.changed':
+      case 'registration.failed':
+      case 'state.repaired':
+      case 'alert.raised':
+      case 'alert.cleared':
         return;
       default: {
         const never: never = e;
