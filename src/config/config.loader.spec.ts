@@ -86,6 +86,14 @@ describe('loadConfig', () => {
           keepaliveIntervalMs: 15000,
           maxFrameBytes: 1048576,
         },
+        state: { reconcileIntervalMs: 60000 },
+        detection: {
+          authLoopThreshold: 3,
+          authLoopWindowMs: 60000,
+          authLoopQuietMs: 120000,
+          aorNotFoundWindowMs: 300000,
+          securityEventBuffer: 1000,
+        },
         nodes: [
           {
             name: 'pbx1',
@@ -364,7 +372,7 @@ nodes:
 
     it('rejects a document that is not a mapping', () => {
       expect(problemsOf('- pbx1\n- pbx2\n')).toEqual([
-        '(top level): expected a mapping with http, auth, connections and nodes, got a list',
+        '(top level): expected a mapping with http, auth, connections, state, detection and nodes, got a list',
       ]);
     });
 
@@ -449,6 +457,32 @@ nodes:
     });
   });
 
+  describe('state and detection tuning', () => {
+    it('overrides defaults and validates each key with its path', () => {
+      const config = load(
+        `state: { reconcileIntervalMs: 5000 }\ndetection: { authLoopThreshold: 5, securityEventBuffer: 50 }\n${MINIMAL}`,
+      );
+      expect(config.state.reconcileIntervalMs).toBe(5000);
+      expect(config.detection).toMatchObject({
+        authLoopThreshold: 5,
+        securityEventBuffer: 50,
+        authLoopWindowMs: 60000,
+      });
+      const problems = problemsOf(
+        `state: { reconcileIntervalMs: 0 }\ndetection: { authLoopThreshold: many, authLoopWindw: 3 }\n${MINIMAL}`,
+      );
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          expect.stringContaining('state.reconcileIntervalMs: expected a positive integer (milliseconds'),
+          expect.stringContaining(
+            'detection.authLoopThreshold: expected a positive integer (at most 1000000)',
+          ),
+          expect.stringContaining('detection.authLoopWindw: unknown key (expected one of authLoopThreshold'),
+        ]),
+      );
+    });
+  });
+
   describe('numbers', () => {
     it.each([
       ['"abc"', 'got "abc"'],
@@ -512,7 +546,10 @@ nodes:
         'connections: { actionTimeout: 1 }',
         'connections.actionTimeout: unknown key (did you mean actionTimeoutMs?)',
       ],
-      ['metrics: {}', 'metrics: unknown key (expected one of http, auth, connections, nodes)'],
+      [
+        'metrics: {}',
+        'metrics: unknown key (expected one of http, auth, connections, state, detection, nodes)',
+      ],
     ])('reports %s', (extra, problem) => {
       expect(problemsOf(`${MINIMAL}${extra}\n`)).toEqual([problem]);
     });

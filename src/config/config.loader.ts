@@ -21,9 +21,11 @@ import type {
   AriEndpointConfig,
   AuthConfig,
   ConnectionTuning,
+  DetectionTuning,
   HttpConfig,
   NodeConfig,
   PbxpulseConfig,
+  StateTuning,
 } from './config.types';
 
 /** Reads a whole file as UTF-8; throws when it cannot. Injected so tests never touch the disk. */
@@ -60,7 +62,21 @@ export const CONFIG_DEFAULTS = {
     keepaliveIntervalMs: 15000,
     maxFrameBytes: 1048576,
   },
-} as const satisfies { http: HttpConfig; amiPort: number; connections: ConnectionTuning };
+  state: { reconcileIntervalMs: 60000 },
+  detection: {
+    authLoopThreshold: 3,
+    authLoopWindowMs: 60000,
+    authLoopQuietMs: 120000,
+    aorNotFoundWindowMs: 300000,
+    securityEventBuffer: 1000,
+  },
+} as const satisfies {
+  http: HttpConfig;
+  amiPort: number;
+  connections: ConnectionTuning;
+  state: StateTuning;
+  detection: DetectionTuning;
+};
 
 const defaultReadFile: ReadFile = (path) => readFileSync(path, 'utf8');
 
@@ -150,10 +166,12 @@ function validateDocument(raw: unknown, options: ParseConfigOptions): PbxpulseCo
   return deepFreeze(config);
 }
 
-const ROOT_KEYS = ['http', 'auth', 'connections', 'nodes'] as const;
+const ROOT_KEYS = ['http', 'auth', 'connections', 'state', 'detection', 'nodes'] as const;
 const HTTP_KEYS = ['host', 'port'] as const;
 const AUTH_KEYS = ['adminToken', 'adminTokenFile', 'viewerToken', 'viewerTokenFile'] as const;
 const CONNECTION_KEYS = Object.keys(CONFIG_DEFAULTS.connections) as (keyof ConnectionTuning)[];
+const STATE_KEYS = Object.keys(CONFIG_DEFAULTS.state) as (keyof StateTuning)[];
+const DETECTION_KEYS = Object.keys(CONFIG_DEFAULTS.detection) as (keyof DetectionTuning)[];
 const NODE_KEYS = ['name', 'ami', 'ari'] as const;
 const AMI_KEYS = ['host', 'port', 'username', 'secret', 'secretFile'] as const;
 const ARI_KEYS = ['url', 'username', 'password', 'passwordFile'] as const;
@@ -168,6 +186,7 @@ const DURATION = {
   expected: `a positive integer (milliseconds, at most ${MAX_DELAY_MS})`,
 };
 const BYTES = { min: 1, max: Number.MAX_SAFE_INTEGER, expected: 'a positive integer (bytes)' };
+const COUNT = { min: 1, max: 1_000_000, expected: 'a positive integer (at most 1000000)' };
 
 type Mapping = Record<string, unknown>;
 
@@ -200,16 +219,30 @@ class Validator {
   root(raw: unknown, source: string): PbxpulseConfig | undefined {
     // An empty file parses to null: report what is missing rather than a type error.
     const root = raw === null || raw === undefined ? {} : raw;
-    const map = this.mapping(root, '', ROOT_KEYS, 'a mapping with http, auth, connections and nodes');
+    const map = this.mapping(
+      root,
+      '',
+      ROOT_KEYS,
+      'a mapping with http, auth, connections, state, detection and nodes',
+    );
     if (map === undefined) return undefined;
     const http = this.http(map.http);
     const auth = this.auth(map.auth);
     const connections = this.connections(map.connections);
+    const state = this.tuning(map.state, 'state', STATE_KEYS, CONFIG_DEFAULTS.state);
+    const detection = this.tuning(map.detection, 'detection', DETECTION_KEYS, CONFIG_DEFAULTS.detection);
     const nodes = this.nodes(map.nodes);
-    if (http === undefined || auth === undefined || connections === undefined || nodes === undefined) {
+    if (
+      http === undefined ||
+      auth === undefined ||
+      connections === undefined ||
+      state === undefined ||
+      detection === undefined ||
+      nodes === undefined
+    ) {
       return undefined;
     }
-    return { http, auth, connections, nodes, source };
+    return { http, auth, connections, state, detection, nodes, source };
   }
 
   private http(raw: unknown): HttpConfig | undefined {
@@ -253,6 +286,23 @@ class Validator {
       );
     }
     return tuning;
+  }
+
+  /** A section of positive integers with defaults (`state`, `detection`). */
+  private tuning<T extends object>(
+    raw: unknown,
+    section: string,
+    keys: readonly (keyof T & string)[],
+    defaults: Readonly<T>,
+  ): T | undefined {
+    const map = this.section(raw, section, keys);
+    if (map === undefined) return undefined;
+    const out = { ...defaults } as Record<string, number>;
+    for (const key of keys) {
+      const value = this.integer(map, key, section, key.endsWith('Ms') ? DURATION : COUNT);
+      if (value !== undefined) out[key] = value;
+    }
+    return out as T;
   }
 
   private nodes(raw: unknown): NodeConfig[] | undefined {

@@ -14,6 +14,14 @@ const CONFIG: PbxpulseConfig = {
     keepaliveIntervalMs: 15000,
     maxFrameBytes: 1048576,
   },
+  state: { reconcileIntervalMs: 60000 },
+  detection: {
+    authLoopThreshold: 3,
+    authLoopWindowMs: 60000,
+    authLoopQuietMs: 120000,
+    aorNotFoundWindowMs: 300000,
+    securityEventBuffer: 1000,
+  },
   nodes: [],
   source: '<embedded>',
 };

@@ -6,6 +6,8 @@ export interface PbxpulseConfig {
   http: HttpConfig;
   auth: AuthConfig;
   connections: ConnectionTuning;
+  state: StateTuning;
+  detection: DetectionTuning;
   nodes: NodeConfig[];
   /** Path of the file the config was read from (for messages), or `<embedded>`. */
   source: string;
@@ -40,6 +42,26 @@ export interface ConnectionTuning {
   keepaliveIntervalMs: number;
   /** Largest AMI frame accepted; a larger one is counted as malformed and skipped. Default 1 MiB. */
   maxFrameBytes: number;
+}
+
+/** How the live state is kept honest. */
+export interface StateTuning {
+  /** Reconciliation poll: refresh RTT and repair what a lost event left stale. Default 60000 ms. */
+  reconcileIntervalMs: number;
+}
+
+/** Thresholds of the detectors (401 loops, AOR-not-found) and the security-event buffer. */
+export interface DetectionTuning {
+  /** A 401 loop is active once this many digest failures from one source … Default 3. */
+  authLoopThreshold: number;
+  /** … fall within this window, with no SuccessfulAuth in between. Default 60000 ms. */
+  authLoopWindowMs: number;
+  /** An active loop clears after this long without a failure from its source. Default 120000 ms. */
+  authLoopQuietMs: number;
+  /** An `aor_not_found` alert stays active this long after the last occurrence. Default 300000 ms. */
+  aorNotFoundWindowMs: number;
+  /** Size of each node's ring buffer of security events. Default 1000. */
+  securityEventBuffer: number;
 }
 
 export interface NodeConfig {

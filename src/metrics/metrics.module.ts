@@ -1,10 +1,11 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { AmiModule } from '../ami/ami.module';
 import { AriModule } from '../ari/ari.module';
 import { MetricsController } from './metrics.controller';
 import { METRICS_REGISTRY, createRegistry } from './metrics.registry';
 import { PbxMetrics } from './pbx-metrics';
 
+@Global()
 @Module({
   imports: [AmiModule, AriModule],
   controllers: [MetricsController],
