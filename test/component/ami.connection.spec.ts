@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { AmiConnection, type AmiConnectionOptions } from '../../src/ami/ami.connection';
 import { AmiActionError, AmiActionTimeoutError, AmiConnectionClosedError } from '../../src/ami/ami.errors';
 import type { AmiMessage } from '../../src/ami/ami.message';
@@ -145,6 +146,39 @@ describe('AmiConnection against a fake AMI server', () => {
     expect(conn.stats.reconnects).toBeGreaterThanOrEqual(2);
     server.secret = 'wrong-secret-value';
     await expectEventually(() => expect(conn!.isUp).toBe(true));
+  });
+
+  it('logs a refused login once, not once per retry (no log flood)', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      conn = new AmiConnection(options(server.port, { secret: 'wrong', reconnectMaxDelayMs: 20 }));
+      conn.start();
+      await expectEventually(() => expect(server.actions('Login').length).toBeGreaterThanOrEqual(15));
+      const lines = warn.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('login refused'));
+      expect(lines).toHaveLength(1);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('times out an action with fake timers, exactly at the configured timeout', async () => {
+    server.ignore.add('CoreStatus');
+    conn = new AmiConnection(options(server.port, { actionTimeoutMs: 10_000 }));
+    conn.start();
+    await expectEventually(() => expect(conn!.isUp).toBe(true));
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      let settled: unknown;
+      const pending = conn.action('CoreStatus').catch((e: unknown) => (settled = e));
+      await jest.advanceTimersByTimeAsync(9_999);
+      expect(settled).toBeUndefined();
+      await jest.advanceTimersByTimeAsync(1);
+      await pending;
+      expect(settled).toBeInstanceOf(AmiActionTimeoutError);
+      expect((settled as Error).message).toBe('AMI action CoreStatus got no response within 10000 ms');
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('on a dropped connection: pending actions reject, status goes down, then reconnects and resyncs', async () => {
