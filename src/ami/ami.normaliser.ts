@@ -1,4 +1,12 @@
-import type { ContactStatus, PbxEvent, SecurityEvent, SipAddress, TransportKind } from '../events/pbx-events';
+import type {
+  ChannelSnapshot,
+  ChannelState,
+  ContactStatus,
+  PbxEvent,
+  SecurityEvent,
+  SipAddress,
+  TransportKind,
+} from '../events/pbx-events';
 import type { AmiMessage } from './ami.message';
 
 /** Longest AccountID kept: it can be attacker-controlled and arbitrarily long. */
@@ -57,9 +65,124 @@ export function normaliseAmiEvent(node: string, msg: AmiMessage, ts: number): Pb
     case 'DeviceStateChange':
       if (!f.Device?.startsWith('PJSIP/') || !f.State) return undefined;
       return { type: 'device.state_changed', node, ts, source: 'ami', device: f.Device, state: f.State };
+    case 'Newchannel':
+      return channelEvent('channel.created', node, f, ts);
+    case 'Newstate':
+    case 'NewCallerid':
+    case 'NewConnectedLine':
+      return channelEvent('channel.updated', node, f, ts);
+    case 'DialBegin':
+    case 'DialEnd': {
+      const peer = channelSnapshot(f, 'Dest');
+      if (!peer) return undefined;
+      // Originated calls have no caller side: the caller fields are absent.
+      return {
+        type: 'channel.dialed',
+        node,
+        ts,
+        source: 'ami',
+        callerId: f.Uniqueid || undefined,
+        peer,
+        dialStatus: f.Event === 'DialEnd' ? (f.DialStatus ?? '') : '',
+      };
+    }
+    case 'BridgeEnter':
+    case 'BridgeLeave':
+      if (!f.Uniqueid || !f.BridgeUniqueid) return undefined;
+      return {
+        type: 'channel.bridged',
+        node,
+        ts,
+        source: 'ami',
+        uniqueid: f.Uniqueid,
+        bridgeId: f.BridgeUniqueid,
+        entered: f.Event === 'BridgeEnter',
+      };
+    case 'HangupRequest':
+    case 'SoftHangupRequest':
+      if (!f.Uniqueid) return undefined;
+      return {
+        type: 'channel.hangup_requested',
+        node,
+        ts,
+        source: 'ami',
+        uniqueid: f.Uniqueid,
+        soft: f.Event === 'SoftHangupRequest',
+        cause: integer(f.Cause),
+      };
+    case 'Hangup': {
+      const channel = channelSnapshot(f);
+      if (!channel) return undefined;
+      return {
+        type: 'channel.hung_up',
+        node,
+        ts,
+        source: 'ami',
+        channel,
+        cause: integer(f.Cause) ?? 0,
+        causeText: f['Cause-txt'] ?? '',
+      };
+    }
     default:
       return normaliseSecurityEvent(node, f, ts);
   }
+}
+
+function channelEvent(
+  type: 'channel.created' | 'channel.updated',
+  node: string,
+  f: Record<string, string>,
+  ts: number,
+): PbxEvent | undefined {
+  const channel = channelSnapshot(f);
+  return channel && { type, node, ts, source: 'ami', channel };
+}
+
+/** AMI's `<channel_snapshot/>` fields (optionally `Dest`-prefixed, as in DialBegin) as a snapshot. */
+export function channelSnapshot(f: Record<string, string>, prefix = ''): ChannelSnapshot | undefined {
+  const uniqueid = f[`${prefix}Uniqueid`];
+  const name = f[`${prefix}Channel`];
+  if (!uniqueid || !name) return undefined;
+  return {
+    uniqueid,
+    linkedid: known(f[`${prefix}Linkedid`]),
+    name,
+    state: channelState(f[`${prefix}ChannelStateDesc`]),
+    callerNum: known(f[`${prefix}CallerIDNum`]),
+    callerName: known(f[`${prefix}CallerIDName`]),
+    connectedNum: known(f[`${prefix}ConnectedLineNum`]),
+    connectedName: known(f[`${prefix}ConnectedLineName`]),
+    context: known(f[`${prefix}Context`]),
+    exten: known(f[`${prefix}Exten`]),
+  };
+}
+
+const CHANNEL_STATES: Record<string, ChannelState> = {
+  down: 'down',
+  rsrvd: 'rsrvd',
+  offhook: 'offhook',
+  dialing: 'dialing',
+  ring: 'ring',
+  ringing: 'ringing',
+  up: 'up',
+  busy: 'busy',
+  'dialing offhook': 'dialing_offhook',
+  'pre-ring': 'pre_ring',
+};
+
+/** `ChannelStateDesc` (AMI) or `state` (ARI): `Up`, `Ringing`, `Dialing Offhook` … */
+export function channelState(desc: string | undefined): ChannelState {
+  return (desc && CHANNEL_STATES[desc.toLowerCase()]) || 'unknown';
+}
+
+/** Asterisk writes `<unknown>` (and sometimes empty) for absent caller ids and contexts. */
+function known(v: string | undefined): string | undefined {
+  return v === undefined || v === '' || v === '<unknown>' ? undefined : v;
+}
+
+function integer(raw: string | undefined): number | undefined {
+  if (!raw || !/^-?\d+$/.test(raw)) return undefined;
+  return Number(raw);
 }
 
 /** Security events name themselves in `Event:`; only SIP ones matter (our own AMI login is one too). */

@@ -1,6 +1,6 @@
-import { contactStatus, usec } from '../ami/ami.normaliser';
-import type { PbxEvent } from '../events/pbx-events';
-import { isKnownAriEvent, type AriEventMessage } from './ari.messages';
+import { channelState, contactStatus, usec } from '../ami/ami.normaliser';
+import type { ChannelSnapshot, PbxEvent } from '../events/pbx-events';
+import { isKnownAriEvent, type AriChannel, type AriEventMessage } from './ari.messages';
 
 /**
  * Turn one ARI event into an internal event, or `undefined` for events pbxpulse does not use (yet).
@@ -44,7 +44,69 @@ export function normaliseAriEvent(node: string, msg: AriEventMessage, ts: number
       if (!d?.name?.startsWith('PJSIP/') || !d.state) return undefined;
       return { type: 'device.state_changed', node, ts, source: 'ari', device: d.name, state: d.state };
     }
+    case 'ChannelCreated':
+      return { type: 'channel.created', node, ts, source: 'ari', channel: snapshot(msg.channel) };
+    case 'ChannelStateChange':
+      return { type: 'channel.updated', node, ts, source: 'ari', channel: snapshot(msg.channel) };
+    case 'ChannelDestroyed':
+      return {
+        type: 'channel.hung_up',
+        node,
+        ts,
+        source: 'ari',
+        channel: snapshot(msg.channel),
+        cause: typeof msg.cause === 'number' ? msg.cause : 0,
+        causeText: msg.cause_txt ?? '',
+      };
+    case 'ChannelHangupRequest':
+      return {
+        type: 'channel.hangup_requested',
+        node,
+        ts,
+        source: 'ari',
+        uniqueid: msg.channel.id,
+        soft: msg.soft === true,
+        cause: typeof msg.cause === 'number' ? msg.cause : undefined,
+      };
+    case 'ChannelEnteredBridge':
+    case 'ChannelLeftBridge':
+      if (!msg.channel) return undefined;
+      return {
+        type: 'channel.bridged',
+        node,
+        ts,
+        source: 'ari',
+        uniqueid: msg.channel.id,
+        bridgeId: msg.bridge.id,
+        entered: msg.type === 'ChannelEnteredBridge',
+      };
+    case 'Dial':
+      return {
+        type: 'channel.dialed',
+        node,
+        ts,
+        source: 'ari',
+        callerId: msg.caller?.id,
+        peer: snapshot(msg.peer),
+        dialStatus: msg.dialstatus ?? '',
+      };
     default:
       return undefined;
   }
+}
+
+function snapshot(c: AriChannel): ChannelSnapshot {
+  const v = (s: string | undefined) => (s ? s : undefined);
+  return {
+    uniqueid: c.id,
+    linkedid: v(c.linkedid),
+    name: c.name,
+    state: channelState(c.state),
+    callerNum: v(c.caller?.number),
+    callerName: v(c.caller?.name),
+    connectedNum: v(c.connected?.number),
+    connectedName: v(c.connected?.name),
+    context: v(c.dialplan?.context),
+    exten: v(c.dialplan?.exten),
+  };
 }

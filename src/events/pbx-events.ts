@@ -165,6 +165,94 @@ export type SecurityEvent =
   | AuthAclDenied
   | RegistrarRequestRejected;
 
+// ---------------------------------------------------------------- channels and calls (from AMI and ARI)
+
+/** Asterisk channel states, lower-cased (`ChannelStateDesc` / ARI `state`). */
+export type ChannelState =
+  | 'down'
+  | 'rsrvd'
+  | 'offhook'
+  | 'dialing'
+  | 'ring'
+  | 'ringing'
+  | 'up'
+  | 'busy'
+  | 'dialing_offhook'
+  | 'pre_ring'
+  | 'unknown';
+
+/** What both AMI and ARI say about a channel, normalised. Empty strings become undefined. */
+export interface ChannelSnapshot {
+  /** AMI `Uniqueid` = ARI `id`: the key of every channel reducer. */
+  uniqueid: string;
+  /** AMI `Linkedid` (ARI on Asterisk 20–22 does not carry it). */
+  linkedid?: string;
+  /** `PJSIP/2001-00000003` */
+  name: string;
+  state: ChannelState;
+  callerNum?: string;
+  callerName?: string;
+  connectedNum?: string;
+  connectedName?: string;
+  context?: string;
+  exten?: string;
+}
+
+/** A channel appeared (AMI `Newchannel`, ARI `ChannelCreated`) or was listed by a resync (`CoreShowChannel`). */
+export interface ChannelCreated extends EventBase {
+  type: 'channel.created';
+  channel: ChannelSnapshot;
+  /** Set by resync listings: the bridge the channel is in, if any. */
+  bridgeId?: string;
+}
+
+/** State, caller or connected line changed (AMI `Newstate`/`NewCallerid`/`NewConnectedLine`, ARI `ChannelStateChange`). */
+export interface ChannelUpdated extends EventBase {
+  type: 'channel.updated';
+  channel: ChannelSnapshot;
+}
+
+/** A `Dial()` to a peer began or ended (AMI `DialBegin`/`DialEnd`, ARI `Dial`). */
+export interface ChannelDialed extends EventBase {
+  type: 'channel.dialed';
+  /** The calling channel, absent for originated calls. */
+  callerId?: string;
+  peer: ChannelSnapshot;
+  /** Empty while dialing; then `ANSWER`, `BUSY`, `NOANSWER`, `CANCEL`, `CONGESTION`, `CHANUNAVAIL` … */
+  dialStatus: string;
+}
+
+/** The channel entered or left a bridge (AMI `BridgeEnter`/`BridgeLeave`, ARI `ChannelEnteredBridge`/`ChannelLeftBridge`). */
+export interface ChannelBridged extends EventBase {
+  type: 'channel.bridged';
+  uniqueid: string;
+  bridgeId: string;
+  entered: boolean;
+}
+
+/**
+ * Someone asked the channel to hang up (AMI `HangupRequest`/`SoftHangupRequest`, ARI `ChannelHangupRequest`).
+ * For a soft request `cause` is Asterisk's soft-hangup flag (1 = AST_SOFTHANGUP_DEV, what an RTP
+ * timeout sets), not a Q.850 cause.
+ */
+export interface ChannelHangupRequested extends EventBase {
+  type: 'channel.hangup_requested';
+  uniqueid: string;
+  soft: boolean;
+  cause?: number;
+}
+
+/** The channel is gone (AMI `Hangup`, ARI `ChannelDestroyed`). `cause` is Q.850 (0 on a BYE without Reason). */
+export interface ChannelHungUp extends EventBase {
+  type: 'channel.hung_up';
+  channel: ChannelSnapshot;
+  cause: number;
+  causeText: string;
+}
+
+export type ChannelEvent =
+  ChannelCreated | ChannelUpdated | ChannelDialed | ChannelBridged | ChannelHangupRequested | ChannelHungUp;
+
 // ---------------------------------------------------------------- derived by pbxpulse (source: daemon)
 
 /** An endpoint went from no contact to at least one, or back. Published by the registration store. */
@@ -238,6 +326,7 @@ export type PbxEvent =
   | EndpointReachabilityChanged
   | DeviceStateChanged
   | SecurityEvent
+  | ChannelEvent
   | RegistrationChanged
   | RegistrationFailed
   | StateRepaired

@@ -113,6 +113,12 @@ export class NodeStateStore implements OnModuleDestroy {
       case 'auth.account_unknown':
       case 'auth.acl_denied':
       case 'registrar.request_rejected':
+      case 'channel.created':
+      case 'channel.updated':
+      case 'channel.dialed':
+      case 'channel.bridged':
+      case 'channel.hangup_requested':
+      case 'channel.hung_up':
       case 'registration.changed':
       case 'registration.failed':
       case 'state.repaired':
