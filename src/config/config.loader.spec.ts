@@ -94,6 +94,7 @@ describe('loadConfig', () => {
           aorNotFoundWindowMs: 300000,
           securityEventBuffer: 1000,
         },
+        gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
         nodes: [
           {
             name: 'pbx1',
@@ -372,7 +373,7 @@ nodes:
 
     it('rejects a document that is not a mapping', () => {
       expect(problemsOf('- pbx1\n- pbx2\n')).toEqual([
-        '(top level): expected a mapping with http, auth, connections, state, detection and nodes, got a list',
+        '(top level): expected a mapping with http, auth, connections, state, detection, gateway and nodes, got a list',
       ]);
     });
 
@@ -548,7 +549,7 @@ nodes:
       ],
       [
         'metrics: {}',
-        'metrics: unknown key (expected one of http, auth, connections, state, detection, nodes)',
+        'metrics: unknown key (expected one of http, auth, connections, state, detection, gateway, nodes)',
       ],
     ])('reports %s', (extra, problem) => {
       expect(problemsOf(`${MINIMAL}${extra}\n`)).toEqual([problem]);

@@ -22,6 +22,7 @@ import type {
   AuthConfig,
   ConnectionTuning,
   DetectionTuning,
+  GatewayTuning,
   HttpConfig,
   NodeConfig,
   PbxpulseConfig,
@@ -70,12 +71,14 @@ export const CONFIG_DEFAULTS = {
     aorNotFoundWindowMs: 300000,
     securityEventBuffer: 1000,
   },
+  gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
 } as const satisfies {
   http: HttpConfig;
   amiPort: number;
   connections: ConnectionTuning;
   state: StateTuning;
   detection: DetectionTuning;
+  gateway: GatewayTuning;
 };
 
 const defaultReadFile: ReadFile = (path) => readFileSync(path, 'utf8');
@@ -166,12 +169,13 @@ function validateDocument(raw: unknown, options: ParseConfigOptions): PbxpulseCo
   return deepFreeze(config);
 }
 
-const ROOT_KEYS = ['http', 'auth', 'connections', 'state', 'detection', 'nodes'] as const;
+const ROOT_KEYS = ['http', 'auth', 'connections', 'state', 'detection', 'gateway', 'nodes'] as const;
 const HTTP_KEYS = ['host', 'port'] as const;
 const AUTH_KEYS = ['adminToken', 'adminTokenFile', 'viewerToken', 'viewerTokenFile'] as const;
 const CONNECTION_KEYS = Object.keys(CONFIG_DEFAULTS.connections) as (keyof ConnectionTuning)[];
 const STATE_KEYS = Object.keys(CONFIG_DEFAULTS.state) as (keyof StateTuning)[];
 const DETECTION_KEYS = Object.keys(CONFIG_DEFAULTS.detection) as (keyof DetectionTuning)[];
+const GATEWAY_KEYS = Object.keys(CONFIG_DEFAULTS.gateway) as (keyof GatewayTuning)[];
 const NODE_KEYS = ['name', 'ami', 'ari'] as const;
 const AMI_KEYS = ['host', 'port', 'username', 'secret', 'secretFile'] as const;
 const ARI_KEYS = ['url', 'username', 'password', 'passwordFile'] as const;
@@ -223,7 +227,7 @@ class Validator {
       root,
       '',
       ROOT_KEYS,
-      'a mapping with http, auth, connections, state, detection and nodes',
+      'a mapping with http, auth, connections, state, detection, gateway and nodes',
     );
     if (map === undefined) return undefined;
     const http = this.http(map.http);
@@ -231,6 +235,7 @@ class Validator {
     const connections = this.connections(map.connections);
     const state = this.tuning(map.state, 'state', STATE_KEYS, CONFIG_DEFAULTS.state);
     const detection = this.tuning(map.detection, 'detection', DETECTION_KEYS, CONFIG_DEFAULTS.detection);
+    const gateway = this.tuning(map.gateway, 'gateway', GATEWAY_KEYS, CONFIG_DEFAULTS.gateway);
     const nodes = this.nodes(map.nodes);
     if (
       http === undefined ||
@@ -238,11 +243,12 @@ class Validator {
       connections === undefined ||
       state === undefined ||
       detection === undefined ||
+      gateway === undefined ||
       nodes === undefined
     ) {
       return undefined;
     }
-    return { http, auth, connections, state, detection, nodes, source };
+    return { http, auth, connections, state, detection, gateway, nodes, source };
   }
 
   private http(raw: unknown): HttpConfig | undefined {
@@ -299,7 +305,12 @@ class Validator {
     if (map === undefined) return undefined;
     const out = { ...defaults } as Record<string, number>;
     for (const key of keys) {
-      const value = this.integer(map, key, section, key.endsWith('Ms') ? DURATION : COUNT);
+      const value = this.integer(
+        map,
+        key,
+        section,
+        key.endsWith('Ms') ? DURATION : key.endsWith('Bytes') ? BYTES : COUNT,
+      );
       if (value !== undefined) out[key] = value;
     }
     return out as T;

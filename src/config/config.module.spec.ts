@@ -22,6 +22,7 @@ const CONFIG: PbxpulseConfig = {
     aorNotFoundWindowMs: 300000,
     securityEventBuffer: 1000,
   },
+  gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
   nodes: [],
   source: '<embedded>',
 };

@@ -8,6 +8,7 @@ export interface PbxpulseConfig {
   connections: ConnectionTuning;
   state: StateTuning;
   detection: DetectionTuning;
+  gateway: GatewayTuning;
   nodes: NodeConfig[];
   /** Path of the file the config was read from (for messages), or `<embedded>`. */
   source: string;
@@ -62,6 +63,16 @@ export interface DetectionTuning {
   aorNotFoundWindowMs: number;
   /** Size of each node's ring buffer of security events. Default 1000. */
   securityEventBuffer: number;
+}
+
+/** The WebSocket gateway (`/ws`). */
+export interface GatewayTuning {
+  /** A client whose unsent data exceeds this is closed with 1013 (it stopped reading). Default 1 MiB. */
+  maxBufferedBytes: number;
+  /** Deltas kept for `?since=<seq>` resume. Default 10000. */
+  replayBuffer: number;
+  /** Ping interval; a client that did not answer the previous ping is dropped. Default 30000 ms. */
+  heartbeatIntervalMs: number;
 }
 
 export interface NodeConfig {
