@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { WsAdapter } from '@nestjs/platform-ws';
 import { ErrorFilter } from './api/error.filter';
 import { AppModule } from './app.module';
 import { loadConfigOrExit } from './config/config.cli';
@@ -14,6 +15,7 @@ async function bootstrap(): Promise<void> {
   const logger = new Logger('pbxpulse');
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: ['log', 'warn', 'error'] });
   app.useGlobalFilters(new ErrorFilter());
+  app.useWebSocketAdapter(new WsAdapter(app));
 
   // Nest's own shutdown hooks re-raise the signal after closing (exit status 143); we want 0.
   const shutdown = app.get(ShutdownState);

@@ -422,14 +422,8 @@ describe('AriConnection (against a fake ARI server)', () => {
     expect(conn.status.value.status).toBe('up');
     expect(conn.reconnects).toBe(1);
     expect(server.upgrades).toHaveLength(2);
-    expect(history.get(conn)?.map((s) => s.status)).toEqual([
-      'down',
-      'connecting',
-      'up',
-      'down',
-      'connecting',
-      'up',
-    ]);
+    // Retries after a loss stay `down` (no `connecting` flap per attempt), as on the AMI link.
+    expect(history.get(conn)?.map((s) => s.status)).toEqual(['down', 'connecting', 'up', 'down', 'up']);
     expect(history.get(conn)?.[3].lastError).toBe('socket closed (code 1001, Asterisk shutting down)');
     // random() = 1 → the delay equals the backoff ceiling; after being up it starts again at the initial delay.
     expect(logs.filter((l) => l.level === 'warn').map((l) => l.text)).toEqual([

@@ -261,7 +261,9 @@ export class AriConnection {
   private connect(): void {
     if (this.stopped) return;
     this.attempts += 1;
-    this.status.set('connecting');
+    // `connecting` only until the first success or failure; retries stay `down` so they don't flap
+    // the status (and every consumer of it) once per attempt.
+    if (this.attempts === 1) this.status.set('connecting');
     let ws: WebSocket;
     try {
       ws = new WebSocket(this.eventsUrl(), {

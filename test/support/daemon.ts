@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { WsAdapter } from '@nestjs/platform-ws';
 import { AppModule } from '../../src/app.module';
 import { ErrorFilter } from '../../src/api/error.filter';
 import { parseConfig } from '../../src/config/config.loader';
@@ -14,7 +15,6 @@ export interface TestDaemon {
   config: PbxpulseConfig;
   url: string;
   events: PbxEvent[];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies are asserted field by field
   get(path: string, token?: string): Promise<{ status: number; body: any; text: string }>;
   close(): Promise<void>;
 }
@@ -36,6 +36,7 @@ export async function startDaemon(nodesYaml: string, extraYaml = ''): Promise<Te
   const config = parseConfig(text, { source: '<test>', env: {} });
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: ['error'] });
   app.useGlobalFilters(new ErrorFilter());
+  app.useWebSocketAdapter(new WsAdapter(app));
   const events: PbxEvent[] = [];
   app.get(EventBus).subscribe((e) => events.push(e));
   await app.listen(0, '127.0.0.1');

@@ -1,0 +1,220 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { WebSocket } from 'ws';
+import { AppModule } from '../../src/app.module';
+import { parseConfig } from '../../src/config/config.loader';
+import { EventBus } from '../../src/events/event-bus';
+import { GatewayHub } from '../../src/gateway/gateway.hub';
+import { expectEventually } from '../support/expect-eventually';
+
+/** A WebSocket client that records every JSON message. */
+class TestClient {
+  readonly messages: any[] = [];
+  closeCode?: number;
+  readonly ws: WebSocket;
+  readonly opened: Promise<void>;
+  constructor(url: string, headers: Record<string, string> = {}) {
+    this.ws = new WebSocket(url, { headers });
+    this.ws.on('message', (d: Buffer) => this.messages.push(JSON.parse(d.toString())));
+    this.ws.on('close', (code) => (this.closeCode = code));
+    this.ws.on('error', () => undefined);
+    this.opened = new Promise((resolve) => this.ws.once('open', () => resolve()));
+  }
+  deltas(): any[] {
+    return this.messages.filter(
+      (m) => typeof m.seq === 'number' && m.type !== 'snapshot' && m.type !== 'subscribed',
+    );
+  }
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+async function startApp(
+  extra = '',
+): Promise<{ app: INestApplication; url: string; hub: GatewayHub; bus: EventBus }> {
+  // Nothing listens on these ports: the daemon runs with both links down, which is all the transport needs.
+  const config = parseConfig(
+    [
+      'http: { host: 127.0.0.1 }',
+      extra,
+      'nodes:',
+      '  - { name: a, ami: { host: 127.0.0.1, port: 1, username: u, secret: s }, ari: { url: "http://127.0.0.1:1", username: u, password: p } }',
+      '  - { name: b, ami: { host: 127.0.0.1, port: 1, username: u, secret: s }, ari: { url: "http://127.0.0.1:1", username: u, password: p } }',
+    ].join('\n'),
+    { source: '<test>', env: {} },
+  );
+  const app = await NestFactory.create(AppModule.forRoot(config), { logger: false });
+  app.useWebSocketAdapter(new WsAdapter(app));
+  await app.listen(0, '127.0.0.1');
+  const port = (app.getHttpServer() as { address(): { port: number } }).address().port;
+  return { app, url: `ws://127.0.0.1:${port}/ws`, hub: app.get(GatewayHub), bus: app.get(EventBus) };
+}
+
+describe('WebSocket gateway /ws', () => {
+  let ctx: Awaited<ReturnType<typeof startApp>>;
+  const clients: TestClient[] = [];
+  const client = (path = '', headers: Record<string, string> = {}) => {
+    const c = new TestClient(ctx.url + path, headers);
+    clients.push(c);
+    return c;
+  };
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.close();
+    await ctx.app.close();
+  });
+
+  it('greets with hello, then a snapshot of the nodes, then ordered deltas', async () => {
+    ctx = await startApp();
+    const c = client();
+    await expectEventually(() => expect(c.messages.length).toBeGreaterThanOrEqual(2));
+    expect(c.messages[0]).toEqual({ type: 'hello', protocol: 1 });
+    const snap = c.messages[1];
+    expect(snap.type).toBe('snapshot');
+    expect(snap.nodes.map((n: { name: string }) => n.name)).toEqual(['a', 'b']);
+    expect(snap).toEqual(expect.objectContaining({ calls: [], alerts: [], endpoints: expect.any(Array) }));
+    // A real internal event becomes a node.status delta with the node's current view.
+    const seq0 = ctx.hub.currentSeq;
+    ctx.bus.publish({
+      type: 'node.info_updated',
+      node: 'a',
+      version: '22.1.0',
+      ts: Date.now(),
+      source: 'ari',
+    });
+    await expectEventually(() =>
+      expect(c.deltas().some((d) => d.seq > seq0 && d.type === 'node.status')).toBe(true),
+    );
+    const delta = c.deltas().find((d) => d.seq > seq0 && d.type === 'node.status');
+    expect(delta).toMatchObject({ node: 'a', data: { name: 'a', asterisk: { version: '22.1.0' } } });
+    expect(Date.parse(delta.ts)).not.toBeNaN();
+  });
+
+  it('50 concurrent clients receive identical, gap-free sequences', async () => {
+    ctx = await startApp();
+    const many = Array.from({ length: 50 }, () => client());
+    await Promise.all(many.map((c) => c.opened));
+    await expectEventually(() => expect(many.every((c) => c.messages.length >= 2)).toBe(true));
+    const first = ctx.hub.currentSeq + 1;
+    for (let i = 0; i < 300; i++) ctx.hub.publish('call.updated', i % 2 ? 'a' : 'b', { i });
+    const last = ctx.hub.currentSeq;
+    await expectEventually(
+      () => expect(many.every((c) => c.deltas().some((d) => d.seq === last))).toBe(true),
+      10_000,
+    );
+    const inRange = (c: TestClient) => c.deltas().filter((d) => d.seq >= first && d.seq <= last);
+    expect(inRange(many[0]).map((d) => d.seq)).toEqual(
+      Array.from({ length: last - first + 1 }, (_, i) => first + i),
+    );
+    for (const c of many) expect(inRange(c)).toEqual(inRange(many[0]));
+    const metrics = await (await fetch(ctx.url.replace('ws:', 'http:').replace('/ws', '/metrics'))).text();
+    expect(metrics).toContain('pbxpulse_gateway_clients 50');
+  });
+
+  it('a client that stops reading is closed with 1013 and counted; the others carry on', async () => {
+    ctx = await startApp('gateway: { maxBufferedBytes: 262144 }');
+    const reader = client();
+    const slow = client();
+    await Promise.all([reader.opened, slow.opened]);
+    await expectEventually(() => expect(slow.messages.length).toBeGreaterThanOrEqual(2));
+    // It stops reading: its socket is paused, kernel buffers fill, then the server's send buffer grows.
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const payload = 'x'.repeat(8192);
+    // In batches, as real deltas arrive: the reader (same process) drains between them.
+    for (let i = 0; i < 3000; i++) {
+      ctx.hub.publish('call.updated', 'a', { i, payload });
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 2));
+    }
+    const last = ctx.hub.currentSeq;
+    await expectEventually(() => expect(reader.deltas().some((d) => d.seq === last)).toBe(true), 20_000);
+    const metricsUrl = ctx.url.replace('ws:', 'http:').replace('/ws', '/metrics');
+    await expectEventually(async () => {
+      const metrics = await (await fetch(metricsUrl)).text();
+      expect(metrics).toContain('pbxpulse_gateway_clients_dropped_total{reason="slow"} 1');
+      expect(metrics).toContain('pbxpulse_gateway_clients 1');
+    });
+    expect(reader.closeCode).toBeUndefined();
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await expectEventually(() => expect(slow.closeCode).toBeDefined());
+  });
+
+  it('resumes with ?since from the replay buffer, else sends a snapshot', async () => {
+    ctx = await startApp('gateway: { replayBuffer: 50 }');
+    for (let i = 0; i < 3; i++) ctx.hub.publish('alert.raised', 'a', { i });
+    const base = ctx.hub.currentSeq - 3;
+    const resumed = client(`?since=${base + 1}`);
+    await expectEventually(() => expect(resumed.messages.length).toBeGreaterThanOrEqual(3));
+    expect(resumed.messages[0].type).toBe('hello');
+    expect(resumed.messages.slice(1, 3).map((m) => [m.type, m.seq])).toEqual([
+      ['alert.raised', base + 2],
+      ['alert.raised', base + 3],
+    ]);
+    for (let i = 0; i < 60; i++) ctx.hub.publish('alert.raised', 'a', { i });
+    const tooOld = client(`?since=${base + 1}`);
+    await expectEventually(() => expect(tooOld.messages.length).toBeGreaterThanOrEqual(2));
+    expect(tooOld.messages[1]).toMatchObject({ type: 'snapshot' });
+    expect(tooOld.messages[1].seq).toBeGreaterThanOrEqual(base + 63);
+  });
+
+  it('filters by node and topic after a subscribe message; system deltas always pass', async () => {
+    ctx = await startApp();
+    const c = client();
+    await expectEventually(() => expect(c.messages).toHaveLength(2));
+    c.ws.send(JSON.stringify({ type: 'subscribe', nodes: ['b'], topics: ['alerts'] }));
+    await expectEventually(() =>
+      expect(c.messages.at(-1)).toMatchObject({ type: 'subscribed', nodes: ['b'] }),
+    );
+    ctx.hub.publish('alert.raised', 'a', {});
+    ctx.hub.publish('call.updated', 'b', {});
+    ctx.hub.publish('alert.raised', 'b', { mine: true });
+    ctx.hub.publish('node.status', 'b', {});
+    await expectEventually(() =>
+      expect(c.deltas().map((d) => `${d.type}@${d.node}`)).toEqual(['alert.raised@b', 'node.status@b']),
+    );
+    expect(c.deltas()[0].data).toEqual({ mine: true });
+  });
+
+  it('a state.resynced delta is followed by a fresh snapshot', async () => {
+    ctx = await startApp();
+    const c = client();
+    await expectEventually(() => expect(c.messages).toHaveLength(2));
+    ctx.bus.publish({
+      type: 'state.resynced',
+      node: 'a',
+      link: 'ami',
+      counts: { contacts: 2 },
+      ts: Date.now(),
+      source: 'ami',
+    });
+    await expectEventually(() =>
+      expect(c.messages.slice(2).map((m) => m.type)).toEqual(['state.resynced', 'snapshot']),
+    );
+    expect(c.messages[2]).toMatchObject({ node: 'a', data: { link: 'ami', counts: { contacts: 2 } } });
+    expect(c.messages[3].seq).toBe(c.messages[2].seq);
+  });
+
+  it('with a viewer token: no token → close 4401; Bearer or ?token= → admitted', async () => {
+    ctx = await startApp('auth: { viewerToken: view-123, adminToken: admin-456 }');
+    const anonymous = client();
+    const bearer = client('', { authorization: 'Bearer view-123' });
+    const query = client('?token=admin-456');
+    const wrong = client('?token=nope');
+    await expectEventually(() => expect(anonymous.closeCode).toBe(4401));
+    await expectEventually(() => expect(wrong.closeCode).toBe(4401));
+    await expectEventually(() => expect(bearer.messages[0]).toEqual({ type: 'hello', protocol: 1 }));
+    await expectEventually(() => expect(query.messages[1]?.type).toBe('snapshot'));
+    expect(anonymous.messages).toEqual([]);
+  });
+
+  it('a bad subscribe closes with 4400; garbage gets an error message and the connection stays', async () => {
+    ctx = await startApp();
+    const c = client();
+    await expectEventually(() => expect(c.messages).toHaveLength(2));
+    c.ws.send('not json');
+    await expectEventually(() => expect(c.messages.at(-1)).toMatchObject({ type: 'error' }));
+    c.ws.send(JSON.stringify({ type: 'subscribe', topics: ['everything'] }));
+    await expectEventually(() => expect(c.closeCode).toBe(4400));
+  });
+});
