@@ -9,7 +9,6 @@ export default tseslint.config(
       'node_modules/**',
       'coverage/**',
       'test-output/**',
-      'scripts/**',
       '**/*.mjs',
       '**/*.cjs',
       '**/*.js',
@@ -31,7 +30,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.spec.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: ['**/*.spec.ts', 'test/**/*.ts', 'scripts/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -19,7 +19,9 @@ function step(title, cmd, args) {
 }
 
 step('sandbox Asterisk 22 (Debian sid chroot)', process.execPath, [join(root, 'scripts', 'sandbox.mjs'), 'up', '--install-host-deps']);
-step('build pbxpulse', process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+step('build pbxpulse', process.execPath, [tsc, '-p', 'tsconfig.build.json']);
+step('build the demo traffic generator', process.execPath, [tsc, '-p', 'tsconfig.scripts.json']);
 
 console.log('\n== pbxpulse');
 const daemon = spawn(process.execPath, [join(root, 'dist', 'main.js'), '--config', config], { cwd: root, stdio: 'inherit' });
@@ -40,6 +42,13 @@ for (;;) {
   }
   await new Promise((r) => setTimeout(r, 250));
 }
+
+console.log('\n== real SIP traffic (a 401 loop, an AOR-not-found, unknown accounts, a short call)');
+const traffic = spawnSync(process.execPath, [join(root, 'test-output', 'scripts', 'scripts', 'demo-traffic.js')], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (traffic.status !== 0) console.error('demo: the traffic generator failed; pbxpulse keeps running');
 
 console.log(`
 pbxpulse is watching the sandbox Asterisk. Try:
