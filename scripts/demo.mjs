@@ -18,13 +18,20 @@ function step(title, cmd, args) {
   }
 }
 
-step('sandbox Asterisk 22 (Debian sid chroot)', process.execPath, [join(root, 'scripts', 'sandbox.mjs'), 'up', '--install-host-deps']);
+step('sandbox Asterisk 22 (Debian sid chroot)', process.execPath, [
+  join(root, 'scripts', 'sandbox.mjs'),
+  'up',
+  '--install-host-deps',
+]);
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 step('build pbxpulse', process.execPath, [tsc, '-p', 'tsconfig.build.json']);
 step('build the demo traffic generator', process.execPath, [tsc, '-p', 'tsconfig.scripts.json']);
 
 console.log('\n== pbxpulse');
-const daemon = spawn(process.execPath, [join(root, 'dist', 'main.js'), '--config', config], { cwd: root, stdio: 'inherit' });
+const daemon = spawn(process.execPath, [join(root, 'dist', 'main.js'), '--config', config], {
+  cwd: root,
+  stdio: 'inherit',
+});
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => daemon.kill('SIGTERM'));
 daemon.on('exit', (code) => process.exit(code ?? 0));
 
@@ -44,10 +51,14 @@ for (;;) {
 }
 
 console.log('\n== real SIP traffic (a 401 loop, an AOR-not-found, unknown accounts, a short call)');
-const traffic = spawnSync(process.execPath, [join(root, 'test-output', 'scripts', 'scripts', 'demo-traffic.js')], {
-  cwd: root,
-  stdio: 'inherit',
-});
+const traffic = spawnSync(
+  process.execPath,
+  [join(root, 'test-output', 'scripts', 'scripts', 'demo-traffic.js')],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
 if (traffic.status !== 0) console.error('demo: the traffic generator failed; pbxpulse keeps running');
 
 console.log(`

@@ -4,10 +4,13 @@ import { ApiModule } from './api/api.module';
 import { AriModule } from './ari/ari.module';
 import { ConfigModule } from './config/config.module';
 import type { PbxpulseConfig } from './config/config.types';
+import { DetectorsModule } from './detectors/detectors.module';
 import { EventsModule } from './events/events.module';
+import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { StateModule } from './state/state.module';
+import { RegistrationsModule } from './state/registrations/registrations.module';
 
 @Module({})
 export class AppModule {
@@ -20,9 +23,12 @@ export class AppModule {
         StateModule,
         AmiModule,
         AriModule,
+        RegistrationsModule,
         HealthModule,
         MetricsModule,
         ApiModule,
+        DetectorsModule,
+        GatewayModule,
       ],
     };
   }

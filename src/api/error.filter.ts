@@ -4,6 +4,7 @@ import { PbxpulseError } from '../common/errors';
 
 const STATUS_BY_CODE: Record<string, number> = {
   NODE_NOT_FOUND: 404,
+  ENDPOINT_NOT_FOUND: 404,
   BAD_REQUEST: 400,
   NODE_NOT_CONNECTED: 503,
   AMI_CLOSED: 503,

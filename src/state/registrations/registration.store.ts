@@ -1,0 +1,451 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import type { AmiActionFields, AmiListOptions, AmiListResult } from '../../ami/ami.connection';
+import { AmiActionError } from '../../ami/ami.errors';
+import type { AmiMessage } from '../../ami/ami.message';
+import { AmiService } from '../../ami/ami.service';
+import { NodeNotFoundError } from '../../common/errors';
+import { PBXPULSE_CONFIG } from '../../config/config.module';
+import type { PbxpulseConfig } from '../../config/config.types';
+import { EventBus } from '../../events/event-bus';
+import type { PbxEvent, PbxEventOf } from '../../events/pbx-events';
+import { ResyncCoordinator } from '../resync.coordinator';
+import { LinkDuplicates } from './link-duplicates';
+import {
+  type Reduced,
+  type RegistrationEvent,
+  type RegistrationInput,
+  reduce,
+  replaceState,
+} from './registration.reducers';
+import { aorViewOf, aorViews, contactViews, endpointViewOf, endpointViews } from './registration.selectors';
+import { buildRegistrations, parseEndpointDetail } from './registration.snapshot';
+import { EMPTY_REGISTRATIONS, type NodeRegistrations, contactTotal, findContact } from './registration.state';
+import type { AorView, ContactView, EndpointView, RegistrationReader } from './registration.views';
+
+/** What the store needs of a node's AMI link (`AmiConnection` has it; unit tests pass a fake). */
+export interface RegistrationAmiLink {
+  readonly isUp: boolean;
+  listAction(action: string, fields?: AmiActionFields, opts?: AmiListOptions): Promise<AmiListResult>;
+}
+
+/** `AmiService` in the app. */
+export interface RegistrationAmiLinks {
+  connection(node: string): RegistrationAmiLink;
+}
+
+/** Contacts first seen through an event are enriched at most this long after (per endpoint). */
+const ENRICH_DELAY_MS = 200;
+/** A burst of Reload events (`core reload`, then a module reload) re-reads the config once. */
+const RELOAD_DELAY_MS = 250;
+/** `PJSIPShowEndpoint` actions in flight at once during a rebuild. */
+const DETAIL_CONCURRENCY = 4;
+
+const EVENT_TYPES = [
+  'contact.status_changed',
+  'endpoint.reachability_changed',
+  'device.state_changed',
+  'module.reloaded',
+  'node.connection_changed',
+] as const;
+
+type StoreEvent = PbxEventOf<(typeof EVENT_TYPES)[number]>;
+
+interface NodeSlot {
+  readonly name: string;
+  state: NodeRegistrations;
+  /** A resync has succeeded since start (until then the poll resyncs instead of reconciling). */
+  loaded: boolean;
+  readonly duplicates: LinkDuplicates;
+  /** Inputs applied while a rebuild's list actions are in flight, one journal per rebuild. */
+  readonly journals: Set<RegistrationInput[]>;
+  /** Rebuilds (resync, reconcile, config refresh) run one at a time per node. */
+  queue: Promise<void>;
+  reconcileTimer?: NodeJS.Timeout;
+  reloadTimer?: NodeJS.Timeout;
+  readonly enrichTimers: Map<string, NodeJS.Timeout>;
+}
+
+/**
+ * Live registration state per node: endpoints, AORs, auths (identity only) and registered contacts. The
+ * only writer of that state. Rebuilt from the PJSIP list actions on every AMI (re)connect, after a
+ * res_pjsip reload, and by the reconciliation poll; kept current between them by the contact, endpoint
+ * and device events of both links, through the pure reducers.
+ */
+@Injectable()
+export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
+  private readonly logger = new Logger(RegistrationStore.name);
+  private readonly slots = new Map<string, NodeSlot>();
+  private readonly unsubscribe: () => void;
+  private readonly reconcileIntervalMs: number;
+  private destroyed = false;
+
+  constructor(
+    @Inject(PBXPULSE_CONFIG) config: PbxpulseConfig,
+    private readonly bus: EventBus,
+    resync: ResyncCoordinator,
+    @Inject(AmiService) private readonly ami: RegistrationAmiLinks,
+  ) {
+    this.reconcileIntervalMs = config.state.reconcileIntervalMs;
+    for (const node of config.nodes) {
+      this.slots.set(node.name, {
+        name: node.name,
+        state: EMPTY_REGISTRATIONS,
+        loaded: false,
+        duplicates: new LinkDuplicates(),
+        journals: new Set(),
+        queue: Promise.resolve(),
+        enrichTimers: new Map(),
+      });
+    }
+    resync.register('ami', 'registrations', (node) => this.resync(node));
+    this.unsubscribe = bus.on(EVENT_TYPES, (e) => this.onEvent(e));
+  }
+
+  onModuleDestroy(): void {
+    this.destroyed = true;
+    this.unsubscribe();
+    for (const slot of this.slots.values()) this.stopTimers(slot);
+  }
+
+  // ------------------------------------------------------------------------------------ RegistrationReader
+
+  endpoints(node: string): EndpointView[] {
+    return endpointViews(this.state(node));
+  }
+
+  endpoint(node: string, name: string): EndpointView | undefined {
+    return endpointViewOf(this.state(node), name);
+  }
+
+  aors(node: string): AorView[] {
+    return aorViews(this.state(node));
+  }
+
+  aor(node: string, name: string): AorView | undefined {
+    return aorViewOf(this.state(node), name);
+  }
+
+  contacts(node: string, endpoint?: string): ContactView[] {
+    return contactViews(this.state(node), endpoint);
+  }
+
+  isKnownEndpoint(node: string, name: string): boolean {
+    return this.state(node).endpoints.has(name);
+  }
+
+  /** The node's raw state (immutable); empty for an unknown node. */
+  state(node: string): NodeRegistrations {
+    return this.slots.get(node)?.state ?? EMPTY_REGISTRATIONS;
+  }
+
+  // ------------------------------------------------------------------------------------ rebuilds
+
+  /**
+   * Rebuild the node's state from the list actions (the resync handler of link 'ami'). Context and
+   * transport protocol are not in `EndpointList`: they come from one `PJSIPShowEndpoint` per endpoint,
+   * DETAIL_CONCURRENCY at a time.
+   */
+  async resync(node: string): Promise<Record<string, number>> {
+    const slot = this.slot(node);
+    return this.enqueue(slot, async () => {
+      const started = Date.now();
+      let state: NodeRegistrations;
+      try {
+        ({ state } = await this.rebuild(slot, false, async (conn) => {
+          const [endpoints, aors, auths, contacts] = await Promise.all([
+            listItems(conn, 'PJSIPShowEndpoints'),
+            listItems(conn, 'PJSIPShowAors'),
+            listItems(conn, 'PJSIPShowAuths'),
+            listItems(conn, 'PJSIPShowRegistrationInboundContactStatuses'),
+          ]);
+          const details = await readDetails(conn, endpointNames(endpoints));
+          return (live) => buildRegistrations({ endpoints, aors, auths, contacts, details }, live);
+        }));
+        slot.loaded = true;
+      } finally {
+        // Also after a failure: the next tick retries (as a resync until one succeeded).
+        if (this.ami.connection(node).isUp) this.scheduleReconcile(slot);
+      }
+      const counts = {
+        endpoints: state.endpoints.size,
+        aors: state.aors.size,
+        contacts: contactTotal(state),
+      };
+      this.logger.debug(
+        `${node}: registrations rebuilt in ${Date.now() - started} ms (${counts.endpoints} endpoints, ` +
+          `${counts.aors} aors, ${counts.contacts} contacts)`,
+      );
+      return counts;
+    });
+  }
+
+  /**
+   * The reconciliation poll: re-read endpoints, AORs and contacts, refresh RTT, expiry and user agents
+   * (Asterisk sends no event for those), and repair what a lost event left stale. Resolves the number of
+   * repairs; 0 without doing anything while AMI is down.
+   */
+  async reconcile(node: string): Promise<number> {
+    const slot = this.slot(node);
+    return this.enqueue(slot, async () => {
+      if (!this.ami.connection(node).isUp) return 0;
+      const { derived } = await this.rebuild(slot, true, async (conn) => {
+        const [endpoints, aors, contacts] = await Promise.all([
+          listItems(conn, 'PJSIPShowEndpoints'),
+          listItems(conn, 'PJSIPShowAors'),
+          listItems(conn, 'PJSIPShowRegistrationInboundContactStatuses'),
+        ]);
+        // Context and transport are carried over; only endpoints we have never seen need their detail.
+        const fresh = endpointNames(endpoints).filter((n) => !slot.state.endpoints.has(n));
+        const details = fresh.length > 0 ? await readDetails(conn, fresh) : undefined;
+        return (live) => buildRegistrations({ endpoints, aors, contacts, details }, live);
+      });
+      const repairs = derived.filter((e) => e.type === 'state.repaired');
+      if (repairs.length > 0) {
+        const kinds = new Map<string, number>();
+        for (const r of repairs) kinds.set(r.kind, (kinds.get(r.kind) ?? 0) + 1);
+        this.logger.log(
+          `${node}: reconciliation repaired ${repairs.length} stale fact(s): ` +
+            [...kinds].map(([k, n]) => `${k} x${n}`).join(', '),
+        );
+      }
+      return repairs.length;
+    });
+  }
+
+  /** After a res_pjsip reload: re-read endpoints, AORs, auths and endpoint details (contacts stay). */
+  async refreshConfig(node: string): Promise<void> {
+    const slot = this.slot(node);
+    return this.enqueue(slot, async () => {
+      if (!this.ami.connection(node).isUp) return;
+      await this.rebuild(slot, false, async (conn) => {
+        const [endpoints, aors, auths] = await Promise.all([
+          listItems(conn, 'PJSIPShowEndpoints'),
+          listItems(conn, 'PJSIPShowAors'),
+          listItems(conn, 'PJSIPShowAuths'),
+        ]);
+        const details = await readDetails(conn, endpointNames(endpoints));
+        return (live) => buildRegistrations({ endpoints, aors, auths, details }, live);
+      });
+      this.logger.debug(`${node}: PJSIP configuration re-read after a reload`);
+    });
+  }
+
+  /**
+   * Read lists, then swap the node's state in one synchronous step.
+   *
+   * Events keep arriving while the list actions are in flight. They are applied to the live state as
+   * usual (readers stay current) and also journaled; the rebuilt state is the lists' answer with the
+   * journal re-applied on top, in arrival order. Re-applying rather than filtering by time: an event that
+   * the lists already reflect changes nothing when applied again (reducers are idempotent), and one they
+   * do not reflect must not be lost. AMI delivers events and list items on one ordered socket, so every
+   * change made after a list was produced is in the journal.
+   */
+  private async rebuild(
+    slot: NodeSlot,
+    repairs: boolean,
+    read: (conn: RegistrationAmiLink) => Promise<(live: NodeRegistrations) => NodeRegistrations>,
+  ): Promise<Reduced> {
+    const journal: RegistrationInput[] = [];
+    slot.journals.add(journal);
+    try {
+      const build = await read(this.ami.connection(slot.name));
+      if (this.destroyed) return { state: slot.state, derived: [] };
+      let next = build(slot.state);
+      for (const input of journal) next = reduce(next, input).state;
+      const result = replaceState(slot.state, next, { node: slot.name, ts: Date.now(), repairs });
+      slot.state = result.state;
+      this.publish(result.derived);
+      return result;
+    } finally {
+      slot.journals.delete(journal);
+    }
+  }
+
+  private enqueue<T>(slot: NodeSlot, op: () => Promise<T>): Promise<T> {
+    const run = slot.queue.then(op);
+    slot.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  // ------------------------------------------------------------------------------------ events
+
+  private onEvent(e: StoreEvent): void {
+    const slot = this.slots.get(e.node);
+    if (!slot) return;
+    switch (e.type) {
+      case 'contact.status_changed':
+      case 'endpoint.reachability_changed':
+      case 'device.state_changed':
+        if (slot.duplicates.isCopy(fingerprint(e), e.source, e.ts)) return;
+        this.apply(slot, e);
+        return;
+      case 'module.reloaded':
+        // `core reload` reports `All`; `module reload res_pjsip.so` reports the module.
+        if (/^(res_pjsip(\.so)?|all)$/i.test(e.module)) this.scheduleConfigRefresh(slot);
+        return;
+      case 'node.connection_changed':
+        // A link that drops or returns breaks the pairing of the two links' copies: start afresh.
+        slot.duplicates.clear();
+        if (e.link === 'ami' && e.status !== 'up') this.stopTimers(slot);
+        return;
+      default: {
+        const never: never = e;
+        return never;
+      }
+    }
+  }
+
+  private apply(slot: NodeSlot, input: RegistrationInput): void {
+    const { state, derived } = reduce(slot.state, input);
+    slot.state = state;
+    for (const journal of slot.journals) journal.push(input);
+    this.publish(derived);
+    if (input.type === 'contact.status_changed' && input.status !== 'removed') {
+      const c = findContact(state, input.aor, input.uri);
+      if (c && c.userAgent === null && c.expiresAt === null && c.callId === null) {
+        this.scheduleEnrich(slot, c.endpoint);
+      }
+    }
+  }
+
+  private publish(events: PbxEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'state.repaired') this.logger.debug(`${e.node}: repaired ${e.kind}: ${e.subject}`);
+      this.bus.publish(e);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ timers
+
+  private scheduleReconcile(slot: NodeSlot): void {
+    clearTimeout(slot.reconcileTimer);
+    if (this.destroyed) return;
+    slot.reconcileTimer = setTimeout(() => {
+      slot.reconcileTimer = undefined;
+      void this.runReconcile(slot);
+    }, this.reconcileIntervalMs);
+    slot.reconcileTimer.unref();
+  }
+
+  private async runReconcile(slot: NodeSlot): Promise<void> {
+    try {
+      if (slot.loaded) await this.reconcile(slot.name);
+      else await this.resync(slot.name);
+    } catch (err) {
+      this.logger.warn(`${slot.name}: reconciliation failed: ${(err as Error).message}`);
+    }
+    if (this.ami.connection(slot.name).isUp && slot.reconcileTimer === undefined)
+      this.scheduleReconcile(slot);
+  }
+
+  private scheduleConfigRefresh(slot: NodeSlot): void {
+    if (this.destroyed || slot.reloadTimer) return;
+    slot.reloadTimer = setTimeout(() => {
+      slot.reloadTimer = undefined;
+      this.refreshConfig(slot.name).catch((err: Error) =>
+        this.logger.warn(`${slot.name}: re-reading PJSIP config after a reload failed: ${err.message}`),
+      );
+    }, RELOAD_DELAY_MS);
+    slot.reloadTimer.unref();
+  }
+
+  /** A contact first seen through an event lacks user agent, expiry, via: ask for its endpoint's. */
+  private scheduleEnrich(slot: NodeSlot, endpoint: string): void {
+    if (this.destroyed || !slot.state.endpoints.has(endpoint) || slot.enrichTimers.has(endpoint)) return;
+    const timer = setTimeout(() => {
+      slot.enrichTimers.delete(endpoint);
+      this.enrich(slot, endpoint).catch((err: Error) =>
+        this.logger.debug(`${slot.name}: reading contacts of endpoint ${endpoint} failed: ${err.message}`),
+      );
+    }, ENRICH_DELAY_MS);
+    timer.unref();
+    slot.enrichTimers.set(endpoint, timer);
+  }
+
+  private async enrich(slot: NodeSlot, endpoint: string): Promise<void> {
+    const conn = this.ami.connection(slot.name);
+    if (!conn.isUp || this.destroyed) return;
+    const items = await listItems(conn, 'PJSIPShowEndpoint', { Endpoint: endpoint });
+    const { contacts } = parseEndpointDetail(items);
+    if (contacts.length > 0 && !this.destroyed) {
+      this.apply(slot, { type: 'contacts.enriched', node: slot.name, ts: Date.now(), contacts });
+    }
+  }
+
+  private stopTimers(slot: NodeSlot): void {
+    clearTimeout(slot.reconcileTimer);
+    slot.reconcileTimer = undefined;
+    clearTimeout(slot.reloadTimer);
+    slot.reloadTimer = undefined;
+    for (const t of slot.enrichTimers.values()) clearTimeout(t);
+    slot.enrichTimers.clear();
+  }
+
+  private slot(node: string): NodeSlot {
+    const slot = this.slots.get(node);
+    if (!slot) throw new NodeNotFoundError(node);
+    return slot;
+  }
+}
+
+/** What pairs an event with the other link's copy of it. */
+function fingerprint(e: RegistrationEvent): string {
+  switch (e.type) {
+    case 'contact.status_changed':
+      return `contact\u0000${e.endpoint}\u0000${e.aor}\u0000${e.uri}\u0000${e.status}`;
+    case 'endpoint.reachability_changed':
+      return `reach\u0000${e.endpoint}\u0000${e.reachable}`;
+    case 'device.state_changed':
+      return `device\u0000${e.device}\u0000${e.state}`;
+    default: {
+      const never: never = e;
+      return never;
+    }
+  }
+}
+
+/**
+ * The items of a PJSIP list action. Several of them answer `Response: Error` ("No endpoints found",
+ * "No AORs found", "Unable to retrieve endpoint X" once it is gone) instead of an empty list: that is
+ * empty. Any other Error (e.g. "Permission denied") must not read as "nothing configured", or a
+ * reconciliation would wipe the state: it throws.
+ */
+async function listItems(
+  conn: RegistrationAmiLink,
+  action: string,
+  fields: AmiActionFields = {},
+): Promise<AmiMessage[]> {
+  const result = await conn.listAction(action, fields, { errorMeansEmpty: true });
+  const f = result.response.fields;
+  if (!result.complete && f.Response === 'Error') {
+    const message = f.Message ?? '';
+    if (!/^(no .* found|unable to retrieve)/i.test(message.trim())) throw new AmiActionError(action, message);
+  }
+  return result.items;
+}
+
+function endpointNames(items: readonly AmiMessage[]): string[] {
+  return items
+    .filter((m) => m.fields.Event === 'EndpointList' && m.fields.ObjectName)
+    .map((m) => m.fields.ObjectName);
+}
+
+/** `PJSIPShowEndpoint` per endpoint, a few at a time (each answer is ~150 headers). */
+async function readDetails(
+  conn: RegistrationAmiLink,
+  names: readonly string[],
+): Promise<Map<string, AmiMessage[]>> {
+  const out = new Map<string, AmiMessage[]>();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < names.length) {
+      const name = names[next++];
+      out.set(name, await listItems(conn, 'PJSIPShowEndpoint', { Endpoint: name }));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DETAIL_CONCURRENCY, names.length) }, worker));
+  return out;
+}

@@ -1,0 +1,244 @@
+import { AmiService } from '../../src/ami/ami.service';
+import type { PbxEvent } from '../../src/events/pbx-events';
+import { RegistrationStore } from '../../src/state/registrations/registration.store';
+import type { ContactView } from '../../src/state/registrations/registration.views';
+import { expectEventually } from '../support/expect-eventually';
+import { sandboxNodeYaml, startDaemon, type TestDaemon } from '../support/daemon';
+import { SANDBOX, coreRestartNow, waitFullyBooted } from '../support/sandbox';
+import { SipUdpClient } from '../support/sip/sip-udp-client';
+import { SipWsClient } from '../support/sip/sip-ws-client';
+
+/**
+ * Live registration state against the sandbox Asterisk, with real REGISTERs from the test SIP clients.
+ * Needs sandbox/asterisk/pjsip.conf with `minimum_expiration = 5` on AOR 2002 and
+ * `contact_expiration_check_interval = 1` in [global] (the expiry test registers for 5 s).
+ */
+describe('registrations against the sandbox Asterisk', () => {
+  let daemon: TestDaemon;
+  const clients: Array<SipUdpClient | SipWsClient> = [];
+  const plain = SANDBOX.endpoints.plainPhone;
+  const webrtc = SANDBOX.endpoints.webrtc;
+
+  const udp = async (): Promise<SipUdpClient> => {
+    const c = await SipUdpClient.open();
+    clients.push(c);
+    return c;
+  };
+  const ws = async (): Promise<SipWsClient> => {
+    const c = await SipWsClient.open();
+    clients.push(c);
+    return c;
+  };
+  const detail = async (
+    name: string,
+  ): Promise<{ endpoint: { registered: boolean }; contacts: ContactView[] }> => {
+    const res = await daemon.get(`/api/v1/nodes/pbx1/endpoints/${name}`);
+    expect(res.status).toBe(200);
+    return res.body;
+  };
+  const metrics = async (): Promise<string> => (await daemon.get('/metrics')).text;
+  const changes = (endpoint: string): boolean[] =>
+    daemon.events
+      .filter(
+        (e): e is Extract<PbxEvent, { type: 'registration.changed' }> => e.type === 'registration.changed',
+      )
+      .filter((e) => e.endpoint === endpoint)
+      .map((e) => e.registered);
+  const reconcile = (): Promise<number> => daemon.app.get(RegistrationStore).reconcile('pbx1');
+  const resyncedCount = (): number =>
+    daemon.events.filter((e) => e.type === 'state.resynced' && e.link === 'ami').length;
+
+  beforeAll(async () => {
+    await waitFullyBooted(30_000);
+    daemon = await startDaemon(
+      sandboxNodeYaml('pbx1'),
+      'connections: { reconnectInitialDelayMs: 100, reconnectMaxDelayMs: 500 }',
+    );
+    await expectEventually(() => expect(resyncedCount()).toBe(1), 10_000);
+  });
+
+  afterEach(async () => {
+    await Promise.allSettled(clients.splice(0).map((c) => c.close()));
+  });
+
+  afterAll(async () => {
+    await daemon?.close();
+  });
+
+  it('lists the configured endpoints and AORs, with context and auth usernames', async () => {
+    const { status, body } = await daemon.get('/api/v1/nodes/pbx1/endpoints');
+    expect(status).toBe(200);
+    expect(body.endpoints.map((e: { name: string }) => e.name)).toEqual(['1001', '1002', '2001', '2002']);
+    expect(body.endpoints[1]).toMatchObject({
+      name: '1002',
+      aors: ['1002-aor'],
+      auths: ['1002-auth'],
+      authUsernames: ['1002'],
+      transport: null,
+      context: SANDBOX.context,
+    });
+    expect(JSON.stringify(body)).not.toContain('sandbox');
+    const aors = (await daemon.get('/api/v1/nodes/pbx1/aors')).body.aors;
+    expect(aors.find((a: { name: string }) => a.name === '1002-aor')).toMatchObject({
+      endpoints: ['1002'],
+      maxContacts: 5,
+    });
+    // Measured for the report: a full rebuild (4 list actions + one PJSIPShowEndpoint per endpoint).
+    const started = process.hrtime.bigint();
+    await daemon.app.get(RegistrationStore).resync('pbx1');
+    console.log(`registration resync on the sandbox: ${Number(process.hrtime.bigint() - started) / 1e6} ms`);
+  });
+
+  it('UDP 2002: REGISTER shows up with its contact, filter and metrics; un-REGISTER takes it away', async () => {
+    const phone = await udp();
+    const reg = await phone.register({ user: plain.name, password: plain.password });
+    expect(reg.status).toBe(200);
+
+    const registered = await expectEventually(async () => {
+      const d = await detail('2002');
+      expect(d.endpoint).toMatchObject({ registered: true, contacts: 1 });
+      const mine = d.contacts.find((c) => c.uri === reg.contactUri);
+      // User agent, via and expiry come from the targeted PJSIPShowEndpoint after the event.
+      expect(mine).toMatchObject({
+        aor: '2002',
+        endpoint: '2002',
+        transport: 'udp',
+        status: 'nonqualified',
+        userAgent: 'pbxpulse-test/1',
+        viaAddress: `127.0.0.1:${phone.localPort}`,
+        callId: phone.registerCallId,
+      });
+      return mine!;
+    }, 5000);
+    const expiresIn = Date.parse(registered.expiresAt!) - Date.now();
+    expect(expiresIn).toBeGreaterThan(30_000);
+    expect(expiresIn).toBeLessThanOrEqual(61_000);
+
+    const only = (await daemon.get('/api/v1/nodes/pbx1/endpoints?registered=true')).body.endpoints;
+    expect(only.map((e: { name: string }) => e.name)).toContain('2002');
+    expect(only.every((e: { registered: boolean }) => e.registered)).toBe(true);
+    const not = (await daemon.get('/api/v1/nodes/pbx1/endpoints?registered=false')).body.endpoints;
+    expect(not.map((e: { name: string }) => e.name)).not.toContain('2002');
+    const text = await metrics();
+    expect(text).toContain('pbxpulse_endpoint_registered{node="pbx1",endpoint="2002"} 1');
+    expect(text).toMatch(/pbxpulse_contacts\{node="pbx1",status="nonqualified"\} [1-9]/);
+    for (const s of ['reachable', 'unreachable', 'unknown']) {
+      expect(text).toMatch(new RegExp(`pbxpulse_contacts\\{node="pbx1",status="${s}"\\} \\d+`));
+    }
+    expect(changes('2002').at(-1)).toBe(true);
+    // Events kept the state exact: the reconciliation poll finds nothing to repair.
+    expect(await reconcile()).toBe(0);
+
+    expect((await phone.unregister()).status).toBe(200);
+    await expectEventually(async () => {
+      expect((await detail('2002')).endpoint).toMatchObject({ registered: false, contacts: 0 });
+      expect(await metrics()).toContain('pbxpulse_endpoint_registered{node="pbx1",endpoint="2002"} 0');
+      expect(changes('2002').slice(-2)).toEqual([true, false]);
+    }, 5000);
+  });
+
+  it('WS 1001: transport ws, qualified Reachable with an RTT', async () => {
+    const client = await ws();
+    expect((await client.register({ user: webrtc.name, password: webrtc.password })).status).toBe(200);
+    await expectEventually(async () => {
+      const d = await detail('1001');
+      expect(d.endpoint.registered).toBe(true);
+      const mine = d.contacts.find((c) => c.callId === client.registerCallId);
+      expect(mine).toMatchObject({ transport: 'ws', status: 'reachable', viaAddress: client.viaHost });
+      expect(mine!.uri).toMatch(/;transport=ws/);
+      expect(mine!.rttUsec).toBeGreaterThan(0);
+    }, 5000);
+    expect(await metrics()).toMatch(/pbxpulse_contact_rtt_seconds\{node="pbx1",endpoint="1001"\} [0-9.e-]+/);
+    expect(await reconcile()).toBe(0);
+  });
+
+  it('expiry: a client that vanishes without un-REGISTER is unregistered once its 5 s expire', async () => {
+    const phone = await udp();
+    const reg = await phone.register({ user: plain.name, password: plain.password, expires: 5 });
+    expect(reg.status).toBe(200);
+    // Asterisk states the remaining time, which may already be 4.
+    expect(reg.expires).toBeGreaterThanOrEqual(4);
+    expect(reg.expires).toBeLessThanOrEqual(5);
+    await expectEventually(async () => expect((await detail('2002')).endpoint.registered).toBe(true), 3000);
+    const gone = Date.now();
+    await phone.close({ graceful: false });
+    await expectEventually(
+      async () => {
+        expect((await detail('2002')).endpoint.registered).toBe(false);
+        expect(await metrics()).toContain('pbxpulse_endpoint_registered{node="pbx1",endpoint="2002"} 0');
+      },
+      10_000,
+      100,
+    );
+    console.log(`registration expired and was reported ${Date.now() - gone} ms after the client vanished`);
+    expect(changes('2002').at(-1)).toBe(false);
+  });
+
+  it('after core restart now, the contacts equal what Asterisk reports: no duplicate, no ghost', async () => {
+    const phone = await udp();
+    expect((await phone.register({ user: plain.name, password: plain.password })).status).toBe(200);
+    const client = await ws();
+    expect((await client.register({ user: webrtc.name, password: webrtc.password })).status).toBe(200);
+    await expectEventually(async () => {
+      const contacts: ContactView[] = (await daemon.get('/api/v1/nodes/pbx1/contacts')).body.contacts;
+      expect(contacts.map((c) => c.endpoint)).toEqual(expect.arrayContaining(['1001', '2002']));
+    }, 5000);
+
+    const before = resyncedCount();
+    await coreRestartNow();
+    await waitFullyBooted(30_000);
+    await expectEventually(() => expect(resyncedCount()).toBeGreaterThan(before), 15_000, 100);
+
+    // Asterisk's own answer, read raw over the daemon's AMI connection (not through the store).
+    const asterisk = async (): Promise<string[]> => {
+      const list = await daemon.app
+        .get(AmiService)
+        .connection('pbx1')
+        .listAction('PJSIPShowRegistrationInboundContactStatuses', {}, { errorMeansEmpty: true });
+      return list.items
+        .filter((m) => m.fields.Event === 'ContactStatusDetail')
+        .map((m) => `${m.fields.AOR} ${m.fields.URI} ${m.fields.Status.toLowerCase()}`)
+        .sort();
+    };
+    await expectEventually(
+      async () => {
+        const contacts: ContactView[] = (await daemon.get('/api/v1/nodes/pbx1/contacts')).body.contacts;
+        const ours = contacts.map((c) => `${c.aor} ${c.uri} ${c.status}`).sort();
+        expect(new Set(ours).size).toBe(ours.length);
+        expect(ours).toEqual(await asterisk());
+      },
+      10_000,
+      200,
+    );
+    const up = daemon.events
+      .filter((e) => e.type === 'node.connection_changed' && e.link === 'ami' && e.status === 'up')
+      .at(-1);
+    const resynced = daemon.events.filter((e) => e.type === 'state.resynced' && e.link === 'ami').at(-1);
+    console.log(
+      `after core restart: AMI up -> state.resynced in ${resynced!.ts - up!.ts} ms; contacts: ${(await asterisk()).join(' | ')}`,
+    );
+    expect(await reconcile()).toBe(0);
+    // The WebSocket contact went with the connection (pruned on boot): the resync said so.
+    expect(changes('1001').at(-1)).toBe(false);
+    // The UDP phone's registration survived in astdb.
+    expect((await detail('2002')).contacts.map((c) => c.uri)).toContain(phone.contactUri(plain.name));
+  });
+
+  it('errors: unknown node 404, bad ?registered 400 naming it, unknown endpoint 404', async () => {
+    for (const path of ['endpoints', 'endpoints/2002', 'contacts', 'aors']) {
+      const res = await daemon.get(`/api/v1/nodes/nope/${path}`);
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ code: 'NODE_NOT_FOUND' });
+    }
+    const bad = await daemon.get('/api/v1/nodes/pbx1/endpoints?registered=maybe');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(bad.body.message).toMatch(/'registered' must be 'true' or 'false'/);
+    const unknown = await daemon.get('/api/v1/nodes/pbx1/endpoints/9999');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body).toMatchObject({
+      code: 'ENDPOINT_NOT_FOUND',
+      message: "unknown endpoint '9999' on node 'pbx1'",
+    });
+  });
+});
