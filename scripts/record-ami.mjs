@@ -2,10 +2,11 @@
 // Records the exact bytes the sandbox Asterisk sends on AMI (CRLF kept, greeting included) into
 // test/fixtures/*.ami, with any sandbox secret scrubbed. The sandbox must be up (npm run sandbox -- up).
 //
-//   node scripts/record-ami.mjs [--out test/fixtures] [login-and-lists] [reload-events] [security-events]
+//   node scripts/record-ami.mjs [--out test/fixtures] [login-and-lists] [reload-events] [security-events] [calls]
 //
 // Only received bytes are stored; what was sent is listed in test/fixtures/README.md (and printed).
-// security-events also sends SIP REGISTERs over UDP from a tiny built-in client (no sipp needed).
+// security-events also sends SIP REGISTERs over UDP from a tiny built-in client (no sipp needed); calls
+// places two calls (INVITE/ACK/RTP/BYE) from a second tiny client.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as dgram from 'node:dgram';
@@ -353,11 +354,282 @@ async function securityEvents() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// calls: a minimal SIP UDP caller (INVITE with digest, ACK, optional 20 ms PCMU RTP, BYE) and the two
+// calls of test/fixtures/calls.ami. No REGISTER is needed: Asterisk identifies the endpoint by the
+// From user and challenges the INVITE.
+
+const PASSWORDS = { 2001: 'pw2001-sandbox', 2002: 'pw2002-sandbox' };
+
+class SipCaller {
+  async open() {
+    this.sock = dgram.createSocket('udp4');
+    this.waiters = [];
+    this.cseq = 1;
+    this.byes = [];
+    this.sock.on('message', (buf) => this.onMessage(buf.toString('utf8')));
+    await new Promise((resolve) => this.sock.bind(0, '127.0.0.1', resolve));
+    this.port = this.sock.address().port;
+  }
+
+  header(msg, name) {
+    const line = msg.split('\r\n').find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
+    return line === undefined ? undefined : line.slice(line.indexOf(':') + 1).trim();
+  }
+
+  onMessage(msg) {
+    const [start] = msg.split('\r\n');
+    if (start.startsWith('BYE ')) {
+      // Asterisk ends the call (rtp_timeout): answer 200 OK with the request's dialog headers.
+      const keep = msg.split('\r\n').filter((l) => /^(Via|From|To|Call-ID|CSeq):/i.test(l));
+      this.send(['SIP/2.0 200 OK', ...keep, 'Content-Length: 0', '', ''].join('\r\n'));
+      this.byes.push({ callId: this.header(msg, 'Call-ID'), reason: this.header(msg, 'Reason') });
+      return;
+    }
+    if (!start.startsWith('SIP/2.0 ')) return;
+    const status = Number(start.split(' ')[1]);
+    const res = { status, reason: start.slice(12), raw: msg };
+    const cseq = this.header(msg, 'CSeq') ?? '';
+    if (status >= 200 && /INVITE$/.test(cseq) && this.acked?.has(`${this.header(msg, 'Call-ID')} ${cseq}`)) {
+      // A retransmitted 200 OK (our ACK crossed it): ACK again.
+      this.send(this.acked.get(`${this.header(msg, 'Call-ID')} ${cseq}`));
+      return;
+    }
+    if (status < 200) return;
+    const i = this.waiters.findIndex((w) => w.cseq === cseq);
+    if (i >= 0) this.waiters.splice(i, 1)[0].resolve(res);
+  }
+
+  send(text) {
+    this.sock.send(Buffer.from(text, 'utf8'), SIP.port, SIP.host);
+  }
+
+  request(lines, body = '') {
+    const cseq = this.header(lines.join('\r\n'), 'CSeq');
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no SIP response to ${cseq} within 5 s`)), 5000);
+      this.waiters.push({
+        cseq,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+      });
+      this.send([...lines, `Content-Length: ${Buffer.byteLength(body)}`, '', body].join('\r\n'));
+    });
+  }
+
+  digest(raw, { user, password, method, uri }) {
+    const header =
+      raw.split('\r\n').find((l) => /^WWW-Authenticate:.*algorithm=("?)MD5\1(,|$)/i.test(l)) ??
+      raw.split('\r\n').find((l) => /^WWW-Authenticate:/i.test(l));
+    const param = (k) =>
+      (header.match(new RegExp(`${k}="([^"]*)"`, 'i')) ??
+        header.match(new RegExp(`${k}=([^,\\s]+)`, 'i')) ??
+        [])[1];
+    const realm = param('realm');
+    const nonce = param('nonce');
+    const opaque = param('opaque');
+    const qop = param('qop');
+    const ha1 = md5(`${user}:${realm}:${password}`);
+    const ha2 = md5(`${method}:${uri}`);
+    const cnonce = rand(4);
+    const nc = '00000001';
+    const parts = [
+      `username="${user}"`,
+      `realm="${realm}"`,
+      `nonce="${nonce}"`,
+      `uri="${uri}"`,
+      'algorithm=MD5',
+    ];
+    if (qop) {
+      parts.push(
+        `response="${md5(`${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`)}"`,
+        'qop=auth',
+        `nc=${nc}`,
+        `cnonce="${cnonce}"`,
+      );
+    } else {
+      parts.push(`response="${md5(`${ha1}:${nonce}:${ha2}`)}"`);
+    }
+    if (opaque) parts.push(`opaque="${opaque}"`);
+    return `Authorization: Digest ${parts.join(', ')}`;
+  }
+
+  /** INVITE `exten` as `user`, answer the challenge, ACK the 200. Resolves the dialog. */
+  async call(user, exten, { sendRtp }) {
+    const media = dgram.createSocket('udp4');
+    await new Promise((resolve) => media.bind(0, '127.0.0.1', resolve));
+    media.on('error', () => {});
+    const mediaPort = media.address().port;
+    const callId = `${rand()}@pbxpulse-recorder`;
+    const tag = rand(4);
+    const uri = `sip:${exten}@${SIP.host}`;
+    const sdp = [
+      'v=0',
+      `o=pbxpulse-recorder 1 1 IN IP4 127.0.0.1`,
+      's=pbxpulse-recorder',
+      'c=IN IP4 127.0.0.1',
+      't=0 0',
+      `m=audio ${mediaPort} RTP/AVP 0`,
+      'a=rtpmap:0 PCMU/8000',
+      'a=ptime:20',
+      'a=sendrecv',
+      '',
+    ].join('\r\n');
+    const invite = (cseq, branch, auth) => [
+      `INVITE ${uri} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${this.port};rport;branch=${branch}`,
+      'Max-Forwards: 70',
+      `From: <sip:${user}@${SIP.host}>;tag=${tag}`,
+      `To: <${uri}>`,
+      `Call-ID: ${callId}`,
+      `CSeq: ${cseq} INVITE`,
+      `Contact: <sip:${user}@127.0.0.1:${this.port}>`,
+      'User-Agent: pbxpulse-record-ami',
+      'Content-Type: application/sdp',
+      ...(auth ? [auth] : []),
+    ];
+    let cseq = this.cseq++;
+    let branch = `z9hG4bK${rand()}`;
+    let res = await this.request(invite(cseq, branch), sdp);
+    if (res.status === 401) {
+      // ACK the 401 (same branch: it belongs to the INVITE transaction), then retry with a digest.
+      this.send(
+        [
+          `ACK ${uri} SIP/2.0`,
+          `Via: SIP/2.0/UDP 127.0.0.1:${this.port};rport;branch=${branch}`,
+          'Max-Forwards: 70',
+          `From: <sip:${user}@${SIP.host}>;tag=${tag}`,
+          `To: ${this.header(res.raw, 'To')}`,
+          `Call-ID: ${callId}`,
+          `CSeq: ${cseq} ACK`,
+          'Content-Length: 0',
+          '',
+          '',
+        ].join('\r\n'),
+      );
+      const auth = this.digest(res.raw, { user, password: PASSWORDS[user], method: 'INVITE', uri });
+      cseq = this.cseq++;
+      branch = `z9hG4bK${rand()}`;
+      res = await this.request(invite(cseq, branch, auth), sdp);
+    }
+    if (res.status !== 200) throw new Error(`INVITE ${exten} as ${user}: ${res.status} ${res.reason}`);
+    const to = this.header(res.raw, 'To');
+    const target = /<([^>]+)>/.exec(this.header(res.raw, 'Contact') ?? '')?.[1] ?? uri;
+    const ack = [
+      `ACK ${target} SIP/2.0`,
+      `Via: SIP/2.0/UDP 127.0.0.1:${this.port};rport;branch=z9hG4bK${rand()}`,
+      'Max-Forwards: 70',
+      `From: <sip:${user}@${SIP.host}>;tag=${tag}`,
+      `To: ${to}`,
+      `Call-ID: ${callId}`,
+      `CSeq: ${cseq} ACK`,
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+    this.acked ??= new Map();
+    this.acked.set(`${callId} ${cseq} INVITE`, ack);
+    this.send(ack);
+    const body = res.raw.slice(res.raw.indexOf('\r\n\r\n') + 4);
+    const rtpAddr = /^c=IN IP4 (\S+)/m.exec(body)?.[1] ?? '127.0.0.1';
+    const rtpPort = Number(/^m=audio (\d+)/m.exec(body)?.[1]);
+    let timer;
+    let sent = 0;
+    if (sendRtp) {
+      let seq = 1;
+      let ts = 0;
+      const ssrc = randomBytes(4).readUInt32BE(0);
+      timer = setInterval(() => {
+        const pkt = Buffer.alloc(12 + 160, 0xff);
+        pkt[0] = 0x80;
+        pkt[1] = seq === 1 ? 0x80 : 0;
+        pkt.writeUInt16BE(seq++ & 0xffff, 2);
+        pkt.writeUInt32BE(ts >>> 0, 4);
+        pkt.writeUInt32BE(ssrc, 8);
+        ts += 160;
+        media.send(pkt, rtpPort, rtpAddr);
+        sent++;
+      }, 20);
+    }
+    return {
+      callId,
+      get rtpSent() {
+        return sent;
+      },
+      stop: () => {
+        clearInterval(timer);
+        media.close();
+      },
+      bye: async () => {
+        clearInterval(timer);
+        const bye = [
+          `BYE ${target} SIP/2.0`,
+          `Via: SIP/2.0/UDP 127.0.0.1:${this.port};rport;branch=z9hG4bK${rand()}`,
+          'Max-Forwards: 70',
+          `From: <sip:${user}@${SIP.host}>;tag=${tag}`,
+          `To: ${to}`,
+          `Call-ID: ${callId}`,
+          `CSeq: ${this.cseq++} BYE`,
+          'User-Agent: pbxpulse-record-ami',
+        ];
+        const r = await this.request(bye);
+        media.close();
+        return r.status;
+      },
+    };
+  }
+
+  close() {
+    this.sock.close();
+  }
+}
+
+async function calls() {
+  const ami = await loggedIn();
+  await ami.waitFor(() => ami.text.includes('Event: FullyBooted'), 'FullyBooted', 3000).catch(() => {});
+  await sleep(300);
+  const sip = new SipCaller();
+  await sip.open();
+  const steps = [];
+  const step = (line) => {
+    say(`  ${line}`);
+    steps.push(line);
+  };
+
+  // 1. 2002 → 600 (Answer + Echo) with RTP both ways, ended after 2 s by the client's BYE.
+  const normal = await sip.call('2002', '600', { sendRtp: true });
+  step('SIP: INVITE 600 as 2002 (digest) -> 200, ACK, 20 ms PCMU RTP');
+  await sleep(1000);
+  // A resync listing taken mid-call: one CoreShowChannel item (BridgeId, Duration, Application).
+  await ami.action('CoreShowChannels', {}, { list: true });
+  await sleep(1000);
+  step(`SIP: BYE after 2 s (${normal.rtpSent} RTP packets sent) -> ${await normal.bye()}`);
+  await sleep(1500);
+
+  // 2. 2001 (rtp_timeout=5) → 600 without sending any RTP: Asterisk hangs up after ~5 s.
+  const silent = await sip.call('2001', '600', { sendRtp: false });
+  const t0 = Date.now();
+  step('SIP: INVITE 600 as 2001 (digest) -> 200, ACK, no RTP');
+  await ami.waitFor(() => sip.byes.some((b) => b.callId === silent.callId), 'BYE from Asterisk', 15_000);
+  const bye = sip.byes.find((b) => b.callId === silent.callId);
+  step(`SIP: BYE from Asterisk after ${Date.now() - t0} ms (Reason: ${bye.reason ?? 'none'}) -> 200`);
+  silent.stop();
+  await sleep(1500);
+  sip.close();
+  await ami.action('Logoff');
+  await ami.close();
+  ami.sent.splice(1, 0, ...steps);
+  return ami;
+}
+
+// ---------------------------------------------------------------------------------------------
 
 const FIXTURES = {
   'login-and-lists': loginAndLists,
   'reload-events': reloadEvents,
   'security-events': securityEvents,
+  calls,
 };
 
 async function main(argv) {

@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { AmiModule } from './ami/ami.module';
 import { ApiModule } from './api/api.module';
 import { AriModule } from './ari/ari.module';
+import { CallsModule } from './state/calls/calls.module';
 import { ConfigModule } from './config/config.module';
 import type { PbxpulseConfig } from './config/config.types';
 import { DetectorsModule } from './detectors/detectors.module';
@@ -21,6 +22,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         EventsModule,
         StateModule,
+        CallsModule,
         AmiModule,
         AriModule,
         RegistrationsModule,

@@ -24,7 +24,13 @@ function parseAll(chunks: Buffer[]) {
 
 const byAction = (messages: AmiMessage[], id: string) => messages.filter((m) => m.fields.ActionID === id);
 
-describe.each(['login-and-lists.ami', 'reload-events.ami', 'security-events.ami'])('recorded %s', (name) => {
+describe.each([
+  'login-and-lists.ami',
+  'reload-events.ami',
+  'security-events.ami',
+  'calls.ami',
+  'registered-contacts.ami',
+])('recorded %s', (name) => {
   const bytes = fixture(name);
 
   it('keeps its CRLF line endings (the fixture was not reformatted)', () => {

@@ -45,16 +45,16 @@ export function normaliseAriEvent(node: string, msg: AriEventMessage, ts: number
       return { type: 'device.state_changed', node, ts, source: 'ari', device: d.name, state: d.state };
     }
     case 'ChannelCreated':
-      return { type: 'channel.created', node, ts, source: 'ari', channel: snapshot(msg.channel) };
+      return { type: 'channel.created', node, ts, source: 'ari', channel: ariChannelSnapshot(msg.channel) };
     case 'ChannelStateChange':
-      return { type: 'channel.updated', node, ts, source: 'ari', channel: snapshot(msg.channel) };
+      return { type: 'channel.updated', node, ts, source: 'ari', channel: ariChannelSnapshot(msg.channel) };
     case 'ChannelDestroyed':
       return {
         type: 'channel.hung_up',
         node,
         ts,
         source: 'ari',
-        channel: snapshot(msg.channel),
+        channel: ariChannelSnapshot(msg.channel),
         cause: typeof msg.cause === 'number' ? msg.cause : 0,
         causeText: msg.cause_txt ?? '',
       };
@@ -87,7 +87,7 @@ export function normaliseAriEvent(node: string, msg: AriEventMessage, ts: number
         ts,
         source: 'ari',
         callerId: msg.caller?.id,
-        peer: snapshot(msg.peer),
+        peer: ariChannelSnapshot(msg.peer),
         dialStatus: msg.dialstatus ?? '',
       };
     default:
@@ -95,7 +95,8 @@ export function normaliseAriEvent(node: string, msg: AriEventMessage, ts: number
   }
 }
 
-function snapshot(c: AriChannel): ChannelSnapshot {
+/** ARI's channel model as a normalised snapshot (events and `GET /channels` resync listings). */
+export function ariChannelSnapshot(c: AriChannel): ChannelSnapshot {
   const v = (s: string | undefined) => (s ? s : undefined);
   return {
     uniqueid: c.id,

@@ -1,6 +1,8 @@
 import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { AlertsService } from '../detectors/alerts.service';
 import { EventBus } from '../events/event-bus';
 import type { PbxEvent } from '../events/pbx-events';
+import { CallStore } from '../state/calls/call.store';
 import { NodeStateStore } from '../state/node-state.store';
 import { REGISTRATION_READER, type RegistrationReader } from '../state/registrations/registration.views';
 import { GatewayHub } from './gateway.hub';
@@ -12,25 +14,42 @@ import { GatewayHub } from './gateway.hub';
  */
 @Injectable()
 export class GatewayBridge implements OnModuleDestroy {
-  private readonly unsubscribe: () => void;
+  private readonly unsubscribe: Array<() => void> = [];
 
   constructor(
     bus: EventBus,
     private readonly hub: GatewayHub,
     private readonly nodes: NodeStateStore,
     @Optional() @Inject(REGISTRATION_READER) private readonly registrations?: RegistrationReader,
+    @Optional() alerts?: AlertsService,
+    @Optional() calls?: CallStore,
   ) {
     hub.contribute('nodes', () => nodes.all());
+    if (alerts) hub.contribute('alerts', () => alerts.list());
     if (registrations) {
       hub.contribute('endpoints', () =>
         nodes.names().flatMap((node) => registrations.endpoints(node).map((e) => ({ node, ...e }))),
       );
     }
-    this.unsubscribe = bus.subscribe((e) => this.onEvent(e));
+    if (calls) {
+      hub.contribute('calls', () => nodes.names().flatMap((node) => calls.activeCalls(node) ?? []));
+      this.unsubscribe.push(
+        calls.onCallUpdated((e) =>
+          hub.publish(
+            'call.updated',
+            e.node,
+            e.supersedes ? { ...e.call, supersedes: e.supersedes } : e.call,
+            e.ts,
+          ),
+        ),
+        calls.onCallEnded((e) => hub.publish('call.ended', e.node, e.call, e.ts)),
+      );
+    }
+    this.unsubscribe.push(bus.subscribe((e) => this.onEvent(e)));
   }
 
   onModuleDestroy(): void {
-    this.unsubscribe();
+    for (const off of this.unsubscribe) off();
   }
 
   private onEvent(e: PbxEvent): void {

@@ -1,0 +1,50 @@
+import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
+import { BadRequestError } from '../common/errors';
+import { CallStore } from '../state/calls/call.store';
+import type { CallView, EndedCallView } from '../state/calls/call.views';
+import { NodeStateStore } from '../state/node-state.store';
+import { requireNode } from './node-param';
+import { ViewerGuard } from './viewer.guard';
+
+export interface ActiveCallsResponse {
+  calls: CallView[];
+}
+
+export interface RecentCallsResponse {
+  calls: EndedCallView[];
+}
+
+/** Default and ceiling of `?limit=` on `/calls/recent`. */
+export const RECENT_DEFAULT_LIMIT = 50;
+export const RECENT_MAX_LIMIT = 1000;
+
+@Controller('api/v1/nodes/:node/calls')
+@UseGuards(ViewerGuard)
+export class CallsController {
+  constructor(
+    private readonly state: NodeStateStore,
+    private readonly calls: CallStore,
+  ) {}
+
+  /** Active calls of the node (channels grouped by linkedid), oldest first. */
+  @Get()
+  active(@Param('node') node: string): ActiveCallsResponse {
+    return { calls: this.calls.activeCalls(requireNode(this.state, node)) ?? [] };
+  }
+
+  /** Ended calls, newest first, with classification, cause and duration (the last N kept per node). */
+  @Get('recent')
+  recent(@Param('node') node: string, @Query('limit') limit?: unknown): RecentCallsResponse {
+    const name = requireNode(this.state, node);
+    return { calls: this.calls.recentCalls(name, parseLimit(limit)) ?? [] };
+  }
+}
+
+function parseLimit(raw: unknown): number {
+  if (raw === undefined) return RECENT_DEFAULT_LIMIT;
+  const n = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > RECENT_MAX_LIMIT) {
+    throw new BadRequestError(`limit must be an integer between 1 and ${RECENT_MAX_LIMIT}`);
+  }
+  return n;
+}

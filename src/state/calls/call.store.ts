@@ -1,0 +1,281 @@
+import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { PBXPULSE_CONFIG } from '../../config/config.module';
+import type { PbxpulseConfig } from '../../config/config.types';
+import { EventBus } from '../../events/event-bus';
+import type { ChannelEvent, LinkKind } from '../../events/pbx-events';
+import { HANGUP_CLASSIFICATIONS, type HangupClassification } from './call.classification';
+import type { CallChannelEnded, CallEnded, CallEvent, CallUpdated } from './call.events';
+import {
+  emptyCallsState,
+  reduceChannelEvent,
+  reduceResync,
+  type CallDelta,
+  type CallsState,
+  type ListedChannel,
+  type Transition,
+} from './call.reducers';
+import {
+  callView,
+  channelView,
+  endedCallView,
+  type CallView,
+  type ChannelView,
+  type EndedCallView,
+} from './call.views';
+
+/** Tuning of the call store (`CALL_STORE_OPTIONS`, optional). */
+export interface CallStoreOptions {
+  /** Ended calls kept per node for `/calls/recent`. Default 200. */
+  recentCalls?: number;
+}
+
+export const CALL_STORE_OPTIONS = Symbol('CALL_STORE_OPTIONS');
+
+export const DEFAULT_RECENT_CALLS = 200;
+
+/** Per-node counters, read at scrape time by the metrics. */
+export interface CallCounters {
+  /** Calls started (see `CallRecord.counted` for when a call counts). */
+  callsStarted: number;
+  /** Ended calls by classification (every classification present). */
+  hangups: Record<HangupClassification, number>;
+  /** RTP timeouts by the endpoint of the channel that timed out. */
+  rtpTimeouts: ReadonlyMap<string, number>;
+}
+
+interface NodeCalls {
+  state: CallsState;
+  /** Newest first, at most `recentLimit`. */
+  recent: EndedCallView[];
+  callsStarted: number;
+  hangups: Record<HangupClassification, number>;
+  rtpTimeouts: Map<string, number>;
+}
+
+type Listener<E> = (event: E) => void;
+
+const CHANNEL_EVENT_TYPES = [
+  'channel.created',
+  'channel.updated',
+  'channel.dialed',
+  'channel.bridged',
+  'channel.hangup_requested',
+  'channel.hung_up',
+] as const;
+
+/**
+ * Channel and call state per node: the only writer of it. Applies the channel events both adapters
+ * publish through the pure reducers (`call.reducers.ts`), keeps the last N ended calls, counts, and
+ * notifies subscribers of the derived changes once, whichever link(s) reported them.
+ */
+@Injectable()
+export class CallStore implements OnModuleDestroy {
+  private readonly logger = new Logger(CallStore.name);
+  private readonly nodes = new Map<string, NodeCalls>();
+  private readonly recentLimit: number;
+  private readonly listeners = {
+    updated: new Set<Listener<CallUpdated>>(),
+    channelEnded: new Set<Listener<CallChannelEnded>>(),
+    ended: new Set<Listener<CallEnded>>(),
+  };
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    @Inject(PBXPULSE_CONFIG) config: PbxpulseConfig,
+    bus: EventBus,
+    @Optional() @Inject(CALL_STORE_OPTIONS) options?: CallStoreOptions,
+  ) {
+    const limit = options?.recentCalls ?? DEFAULT_RECENT_CALLS;
+    this.recentLimit = Number.isInteger(limit) && limit > 0 ? limit : DEFAULT_RECENT_CALLS;
+    for (const n of config.nodes) {
+      this.nodes.set(n.name, {
+        state: emptyCallsState(n.name),
+        recent: [],
+        callsStarted: 0,
+        hangups: zeroHangups(),
+        rtpTimeouts: new Map(),
+      });
+    }
+    this.unsubscribe = bus.on(CHANNEL_EVENT_TYPES, (e) => this.apply(e));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe();
+  }
+
+  // ---------------------------------------------------------------------------------- subscriptions
+
+  /** A call changed in a way a client sees. Returns the unsubscribe function. */
+  onCallUpdated(fn: (event: CallUpdated) => void): () => void {
+    return this.listen(this.listeners.updated, fn);
+  }
+
+  /** One channel of a call ended. Returns the unsubscribe function. */
+  onChannelEnded(fn: (event: CallChannelEnded) => void): () => void {
+    return this.listen(this.listeners.channelEnded, fn);
+  }
+
+  /** A call ended (its last channel ended), with its classification. Returns the unsubscribe function. */
+  onCallEnded(fn: (event: CallEnded) => void): () => void {
+    return this.listen(this.listeners.ended, fn);
+  }
+
+  // ------------------------------------------------------------------------------------------ views
+
+  /** Configured node names. */
+  nodeNames(): string[] {
+    return [...this.nodes.keys()];
+  }
+
+  /** Active calls of the node, oldest first; `undefined` for an unknown node. */
+  activeCalls(node: string): CallView[] | undefined {
+    const n = this.nodes.get(node);
+    if (!n) return undefined;
+    return [...n.state.calls.values()]
+      .sort((a, b) => a.startedAt - b.startedAt)
+      .map((call) => callView(node, { call, channels: members(n.state, call.channelIds) }));
+  }
+
+  /** One active call by its key (linkedid or fallback). */
+  activeCall(node: string, linkedid: string): CallView | undefined {
+    const n = this.nodes.get(node);
+    const call = n?.state.calls.get(linkedid);
+    return n && call && callView(node, { call, channels: members(n.state, call.channelIds) });
+  }
+
+  /** Ended calls of the node, newest first (at most `limit`, at most the configured buffer). */
+  recentCalls(node: string, limit?: number): EndedCallView[] | undefined {
+    const n = this.nodes.get(node);
+    if (!n) return undefined;
+    return n.recent.slice(0, limit ?? n.recent.length).map((c) => structuredClone(c));
+  }
+
+  /** Live (not yet ended) channels of the node. */
+  channels(node: string): ChannelView[] | undefined {
+    const n = this.nodes.get(node);
+    if (!n) return undefined;
+    return [...n.state.channels.values()].filter((c) => c.endedAt === null).map((c) => channelView(node, c));
+  }
+
+  /** Counters for the metrics; `undefined` for an unknown node. */
+  counters(node: string): CallCounters | undefined {
+    const n = this.nodes.get(node);
+    if (!n) return undefined;
+    return { callsStarted: n.callsStarted, hangups: { ...n.hangups }, rtpTimeouts: new Map(n.rtpTimeouts) };
+  }
+
+  /** How many ended calls `/calls/recent` can return at most. */
+  get recentCapacity(): number {
+    return this.recentLimit;
+  }
+
+  // ------------------------------------------------------------------------------------------ writes
+
+  /**
+   * Reconcile the node with a full listing of Asterisk's channels, taken by `link` (see
+   * `reduceResync`). `requestedAt`: when the listing was requested. Returns counts for the resync log.
+   */
+  applyResync(
+    node: string,
+    link: LinkKind,
+    listed: readonly ListedChannel[],
+    requestedAt: number,
+  ): { channels: number; ghostChannels: number } {
+    const n = this.nodes.get(node);
+    if (!n) return { channels: 0, ghostChannels: 0 };
+    const t = reduceResync(n.state, listed, { requestedAt, ts: Date.now() });
+    const ghosts = t.deltas.filter((d) => d.kind === 'channel_ended').length;
+    if (ghosts > 0) this.logger.log(`${node}: ${link} resync ended ${ghosts} channel(s) gone from Asterisk`);
+    this.commit(node, n, t);
+    return { channels: listed.length, ghostChannels: ghosts };
+  }
+
+  private apply(e: ChannelEvent): void {
+    const n = this.nodes.get(e.node);
+    if (!n) return;
+    this.commit(e.node, n, reduceChannelEvent(n.state, e));
+  }
+
+  private commit(node: string, n: NodeCalls, t: Transition): void {
+    n.state = t.state;
+    for (const d of t.deltas) this.deliver(node, n, d);
+  }
+
+  private deliver(node: string, n: NodeCalls, d: CallDelta): void {
+    switch (d.kind) {
+      case 'call_started':
+        n.callsStarted += 1;
+        return;
+      case 'call_updated':
+        this.emit(this.listeners.updated, {
+          type: 'call.updated',
+          node,
+          ts: d.ts,
+          source: 'daemon',
+          call: callView(node, d.call),
+          ...(d.supersedes === null ? {} : { supersedes: d.supersedes }),
+        });
+        return;
+      case 'channel_ended':
+        if (d.rtpTimeoutCulprit && d.channel.endpoint !== null) {
+          n.rtpTimeouts.set(d.channel.endpoint, (n.rtpTimeouts.get(d.channel.endpoint) ?? 0) + 1);
+        }
+        this.emit(this.listeners.channelEnded, {
+          type: 'call.channel_ended',
+          node,
+          ts: d.ts,
+          source: 'daemon',
+          linkedid: d.key,
+          channel: channelView(node, d.channel),
+          rtpTimeoutCulprit: d.rtpTimeoutCulprit,
+        });
+        return;
+      case 'call_ended': {
+        const view = endedCallView(node, d.call);
+        n.hangups[view.classification] += 1;
+        n.recent.unshift(view);
+        if (n.recent.length > this.recentLimit) n.recent.length = this.recentLimit;
+        this.logger.debug(`${node}: call ${view.linkedid} ended: ${view.classification}`);
+        this.emit(this.listeners.ended, { type: 'call.ended', node, ts: d.ts, source: 'daemon', call: view });
+        return;
+      }
+      default: {
+        const never: never = d;
+        return never;
+      }
+    }
+  }
+
+  private listen<E extends CallEvent>(set: Set<Listener<E>>, fn: Listener<E>): () => void {
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  /** Like the bus: a throwing subscriber is logged and never breaks the others or the store. */
+  private emit<E extends CallEvent>(set: Set<Listener<E>>, event: E): void {
+    for (const fn of set) {
+      try {
+        fn(event);
+      } catch (err) {
+        this.logger.error(
+          `subscriber failed on ${event.type} (node ${event.node}): ${(err as Error).message}`,
+          (err as Error).stack,
+        );
+      }
+    }
+  }
+}
+
+function zeroHangups(): Record<HangupClassification, number> {
+  return Object.fromEntries(HANGUP_CLASSIFICATIONS.map((c) => [c, 0])) as Record<
+    HangupClassification,
+    number
+  >;
+}
+
+function members(state: CallsState, ids: readonly string[]) {
+  return ids.flatMap((id) => {
+    const c = state.channels.get(id);
+    return c ? [c] : [];
+  });
+}
