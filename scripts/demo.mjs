@@ -64,7 +64,13 @@ if (traffic.status !== 0) console.error('demo: the traffic generator failed; pbx
 console.log(`
 pbxpulse is watching the sandbox Asterisk. Try:
   curl -s ${base}/api/v1/nodes
+  curl -s ${base}/api/v1/alerts                              # the 401 loop on 2001, the AOR-not-found on 1002
+  curl -s ${base}/api/v1/nodes/sandbox/endpoints/1002        # why 1002 cannot register, and the fix
+  curl -s '${base}/api/v1/nodes/sandbox/endpoints?registered=true'
+  curl -s ${base}/api/v1/nodes/sandbox/calls/recent          # the Echo call, classified
+  curl -s ${base}/api/v1/nodes/sandbox/unknown-accounts
   curl -s ${base}/metrics | grep ^pbxpulse_
   curl -s ${base}/health/ready
+  WebSocket stream: ws://127.0.0.1:9630/ws (README: "WebSocket stream")
 Ctrl-C stops pbxpulse; \`npm run sandbox -- down\` stops the sandbox Asterisk.
 `);
