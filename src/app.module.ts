@@ -6,6 +6,7 @@ import { CallsModule } from './state/calls/calls.module';
 import { ConfigModule } from './config/config.module';
 import type { PbxpulseConfig } from './config/config.types';
 import { DetectorsModule } from './detectors/detectors.module';
+import { DiagnosticsModule } from './health/diagnostics/diagnostics.module';
 import { EventsModule } from './events/events.module';
 import { GatewayModule } from './gateway/gateway.module';
 import { HealthModule } from './health/health.module';
@@ -30,6 +31,7 @@ export class AppModule {
         MetricsModule,
         ApiModule,
         DetectorsModule,
+        DiagnosticsModule,
         GatewayModule,
       ],
     };

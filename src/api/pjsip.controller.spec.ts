@@ -1,0 +1,31 @@
+import { NodeNotFoundError } from '../common/errors';
+import type { PjsipShowService } from '../health/pjsip/pjsip-show.service';
+import type { NodeStateStore } from '../state/node-state.store';
+import { PjsipController } from './pjsip.controller';
+
+describe('PjsipController', () => {
+  const nodes = { has: (n: string) => n === 'pbx1' } as unknown as NodeStateStore;
+  const pjsip = {
+    auths: jest.fn(() => Promise.resolve([{ objectName: '1001-auth', username: '1001' }])),
+    endpoint: jest.fn(() => Promise.resolve({ endpoint: { objectName: '1001' } })),
+    http: jest.fn(),
+  };
+  const controller = new PjsipController(nodes, pjsip as unknown as PjsipShowService);
+
+  it('wraps lists in a named key', async () => {
+    await expect(controller.auths('pbx1')).resolves.toEqual({
+      auths: [{ objectName: '1001-auth', username: '1001' }],
+    });
+  });
+
+  it('passes the endpoint name through', async () => {
+    await controller.endpoint('pbx1', '1001');
+    expect(pjsip.endpoint).toHaveBeenCalledWith('pbx1', '1001');
+  });
+
+  it('rejects an unknown node before asking Asterisk', async () => {
+    expect(() => controller.http('nope')).toThrow(NodeNotFoundError);
+    await expect(controller.auths('nope')).rejects.toBeInstanceOf(NodeNotFoundError);
+    expect(pjsip.http).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,60 @@
+import type { Subscription } from 'rxjs';
+import { NodeNotFoundError } from './errors';
+import type { StatusStream } from './status-stream';
+import type { EventBus } from '../events/event-bus';
+import type { LinkKind, LinkStatus } from '../events/pbx-events';
+
+/** What both adapters' connection classes offer to their Nest service. */
+export interface SupervisedLink {
+  readonly status: StatusStream;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * The Nest glue both adapters share: one link per node, started at bootstrap with its status published
+ * as `node.connection_changed`, stopped (log off, close) on shutdown, looked up by node name.
+ */
+export abstract class LinkServiceBase<L extends SupervisedLink> {
+  protected readonly links = new Map<string, L>();
+  private readonly subscriptions: Subscription[] = [];
+
+  protected constructor(
+    private readonly kind: LinkKind,
+    protected readonly bus: EventBus,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    for (const [node, link] of this.links) {
+      let previous: LinkStatus = 'connecting';
+      this.subscriptions.push(
+        link.status.changes.subscribe((s) => {
+          this.bus.publish({
+            type: 'node.connection_changed',
+            node,
+            link: this.kind,
+            status: s.status,
+            previous,
+            error: s.lastError,
+            ts: Date.now(),
+            source: this.kind,
+          });
+          previous = s.status;
+        }),
+      );
+      link.start();
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await Promise.all([...this.links.values()].map((l) => l.stop()));
+    for (const s of this.subscriptions) s.unsubscribe();
+  }
+
+  /** The node's link; unknown node → `NodeNotFoundError`. */
+  connection(node: string): L {
+    const link = this.links.get(node);
+    if (!link) throw new NodeNotFoundError(node);
+    return link;
+  }
+}

@@ -1,0 +1,170 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { normaliseObject, parseHttpStatus, parseTransports } from '../pjsip/pjsip.parse';
+import { type DiagnosisInput, FINDING_CODES, type FindingCode, diagnose } from './diagnose';
+
+const FIXTURES = path.join(__dirname, 'fixtures');
+const lines = (name: string): string[] => readFileSync(path.join(FIXTURES, name), 'utf8').split('\n');
+const recorded = JSON.parse(readFileSync(path.join(FIXTURES, 'endpoint-1001.json'), 'utf8')) as Record<
+  string,
+  Array<Record<string, string>>
+>;
+const NOW = Date.parse('2026-01-01T00:00:00Z');
+
+/** A correct WebRTC configuration: the sandbox's 1001 as Asterisk reports it, with direct_media=no. */
+function clean(): DiagnosisInput {
+  const endpoint = { ...normaliseObject(recorded.EndpointDetail[0]), directMedia: false };
+  return {
+    endpoints: [{ endpoint, auths: recorded.AuthDetail.map((a) => normaliseObject(a)) }],
+    aors: recorded.AorDetail.map((a) => normaliseObject(a)),
+    transports: parseTransports(lines('pjsip-show-transports.txt')),
+    modules: [
+      'res_pjsip',
+      'res_pjsip_transport_websocket',
+      'res_http_websocket',
+      'res_srtp',
+      'res_pjsip_registrar',
+      'res_rtp_asterisk',
+      'codec_opus',
+      'codec_ulaw',
+    ].map((module) => ({ module, running: true })),
+    http: parseHttpStatus(lines('http-show-status.txt')),
+    contexts: ['internal'],
+    configuredTransports: [
+      { name: 'transport-udp', protocol: 'udp', bind: '127.0.0.1:15060' },
+      { name: 'transport-ws', protocol: 'ws', bind: '127.0.0.1:18088' },
+    ],
+    contacts: [{ endpoint: '1001', transport: 'ws' }],
+    tlsCertificate: null,
+    now: NOW,
+  };
+}
+
+const ep = (input: DiagnosisInput): Record<string, string | number | boolean> => input.endpoints[0].endpoint;
+const setModule = (input: DiagnosisInput, module: string, running: boolean): void => {
+  input.modules = input.modules.map((m) => (m.module === module ? { module, running } : m));
+};
+const withTls = (input: DiagnosisInput, validTo: string, error: string | null): void => {
+  input.http = { ...input.http!, tls: { enabled: true, bindAddress: '0.0.0.0:8089' } };
+  input.tlsCertificate = { validTo, subject: 'pbx.example.com', error };
+};
+
+const CASES: Record<FindingCode, { mutate(i: DiagnosisInput): void; object: string }> = {
+  AOR_NAME_MISMATCH: {
+    mutate: (i) => {
+      ep(i).aors = '1001-aor';
+      i.aors[0].objectName = '1001-aor';
+    },
+    object: '1001',
+  },
+  AUTH_USERNAME_MISMATCH: {
+    mutate: (i) => {
+      i.endpoints[0].auths[0].username = 'alice';
+      ep(i).identifyBy = 'username';
+    },
+    object: '1001',
+  },
+  WEBSOCKET_TRANSPORT_NOT_RUNNING: {
+    mutate: (i) => setModule(i, 'res_pjsip_transport_websocket', false),
+    object: 'res_pjsip_transport_websocket',
+  },
+  SRTP_MODULE_MISSING: { mutate: (i) => setModule(i, 'res_srtp', false), object: '1001' },
+  WEBRTC_ENDPOINT_INCOMPLETE: {
+    mutate: (i) => {
+      // A WebSocket endpoint without webrtc=yes (seed 001: "RTCP-MUX is not enabled when it is required").
+      Object.assign(ep(i), { webrtc: false, rtcpMux: false, iceSupport: false, useAvpf: false });
+      ep(i).mediaEncryption = 'no';
+    },
+    object: '1001',
+  },
+  WEBRTC_DIRECT_MEDIA: { mutate: (i) => (ep(i).directMedia = true), object: '1001' },
+  CODEC_MODULE_MISSING: { mutate: (i) => setModule(i, 'codec_opus', false), object: '1001' },
+  CONTEXT_MISSING: { mutate: (i) => (ep(i).context = 'from-internal'), object: '1001' },
+  TRANSPORT_MISSING: { mutate: (i) => (ep(i).transport = 'transport-wss'), object: '1001' },
+  MAX_CONTACTS_WITHOUT_REMOVE_EXISTING: {
+    mutate: (i) => Object.assign(i.aors[0], { maxContacts: 1, removeExisting: false }),
+    object: '1001',
+  },
+  RTP_TIMEOUT_UNSET: { mutate: (i) => (ep(i).rtpTimeout = 0), object: '1001' },
+  RTP_TIMEOUT_SHORT: { mutate: (i) => (ep(i).rtpTimeout = 5), object: '1001' },
+  TLS_CERT_EXPIRING: { mutate: (i) => withTls(i, '2026-01-05T00:00:00.000Z', null), object: '0.0.0.0:8089' },
+  TLS_CERT_INVALID: {
+    mutate: (i) => withTls(i, '2027-01-01T00:00:00.000Z', 'DEPTH_ZERO_SELF_SIGNED_CERT'),
+    object: '0.0.0.0:8089',
+  },
+  RESTART_REQUIRED: {
+    mutate: (i) => (i.configuredTransports![0] = { name: 'transport-udp', protocol: 'udp', bind: '0.0.0.0' }),
+    object: 'transport-udp',
+  },
+};
+
+describe('diagnose', () => {
+  it('finds nothing in a correct WebRTC configuration', () => {
+    expect(diagnose(clean())).toEqual([]);
+  });
+
+  it('has a triggering case for every code', () => {
+    expect(Object.keys(CASES).sort()).toEqual([...FINDING_CODES].sort());
+  });
+
+  it.each(Object.entries(CASES))('%s', (code, { mutate, object }) => {
+    const input = clean();
+    mutate(input);
+    const findings = diagnose(input);
+    const hit = findings.find((f) => f.code === code);
+    expect(hit).toBeDefined();
+    expect(hit!.object.name).toBe(object);
+    expect(hit!.message.length).toBeGreaterThan(10);
+    expect(hit!.remedy).toMatch(/\.conf|restart|reload|renew/);
+    expect(hit!.evidence).toBeDefined();
+    expect(['error', 'warning', 'info']).toContain(hit!.severity);
+  });
+
+  it('names the seed-000 breakage with the rename as remedy', () => {
+    const input = clean();
+    CASES.AOR_NAME_MISMATCH.mutate(input);
+    const f = diagnose(input).find((x) => x.code === 'AOR_NAME_MISMATCH')!;
+    expect(f).toMatchObject({ severity: 'error', object: { type: 'endpoint', name: '1001' } });
+    expect(f.remedy).toContain('[1001-aor] to [1001]');
+    expect(f.evidence).toMatchObject({ aors: ['1001-aor'], authUsernames: ['1001'] });
+  });
+
+  it('treats an endpoint with WebSocket contacts as WebRTC even without webrtc=yes', () => {
+    const input = clean();
+    Object.assign(ep(input), { webrtc: false, transport: '' });
+    expect(diagnose(input)).toEqual([]);
+    CASES.WEBRTC_ENDPOINT_INCOMPLETE.mutate(input);
+    ep(input).transport = '';
+    expect(diagnose(input).map((f) => f.code)).toContain('WEBRTC_ENDPOINT_INCOMPLETE');
+  });
+
+  it('reports an HTTP server without /ws when WebSocket clients are expected', () => {
+    const input = clean();
+    input.http = { ...input.http!, uris: [], websocket: false };
+    expect(diagnose(input).map((f) => f.code)).toEqual(['WEBSOCKET_TRANSPORT_NOT_RUNNING']);
+  });
+
+  it('does not report RESTART_REQUIRED for a ws transport bind (it rides the HTTP server) or a default port', () => {
+    const input = clean();
+    input.configuredTransports = [
+      { name: 'transport-udp', protocol: 'udp', bind: '127.0.0.1' },
+      { name: 'transport-ws', protocol: 'ws', bind: '0.0.0.0:8088' },
+    ];
+    input.transports[0].bindAddress = '127.0.0.1:5060';
+    expect(diagnose(input)).toEqual([]);
+  });
+
+  it('skips CONTEXT_MISSING and RESTART_REQUIRED when the dialplan or pjsip.conf could not be read', () => {
+    const input = clean();
+    ep(input).context = 'nowhere';
+    input.contexts = null;
+    input.configuredTransports = null;
+    expect(diagnose(input)).toEqual([]);
+  });
+
+  it('reports an expired certificate as invalid', () => {
+    const input = clean();
+    withTls(input, '2025-12-01T00:00:00.000Z', null);
+    expect(diagnose(input).map((f) => f.code)).toEqual(['TLS_CERT_INVALID']);
+  });
+});

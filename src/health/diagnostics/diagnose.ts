@@ -1,0 +1,367 @@
+import type { ConfiguredTransport, HttpStatus, PjsipObject, TransportRow } from '../pjsip/pjsip.parse';
+import { CODEC_MODULES, list, parseAllow, str } from '../pjsip/pjsip.parse';
+
+/** The fixed list of finding codes (metric label values come from here only). */
+export const FINDING_CODES = [
+  'AOR_NAME_MISMATCH',
+  'AUTH_USERNAME_MISMATCH',
+  'WEBSOCKET_TRANSPORT_NOT_RUNNING',
+  'SRTP_MODULE_MISSING',
+  'WEBRTC_ENDPOINT_INCOMPLETE',
+  'WEBRTC_DIRECT_MEDIA',
+  'CODEC_MODULE_MISSING',
+  'CONTEXT_MISSING',
+  'TRANSPORT_MISSING',
+  'MAX_CONTACTS_WITHOUT_REMOVE_EXISTING',
+  'RTP_TIMEOUT_UNSET',
+  'RTP_TIMEOUT_SHORT',
+  'TLS_CERT_EXPIRING',
+  'TLS_CERT_INVALID',
+  'RESTART_REQUIRED',
+] as const;
+export type FindingCode = (typeof FINDING_CODES)[number];
+export type Severity = 'error' | 'warning' | 'info';
+
+/** Each code has one severity, so the metric's label set is fixed. */
+export const FINDING_SEVERITY: Readonly<Record<FindingCode, Severity>> = {
+  AOR_NAME_MISMATCH: 'error',
+  AUTH_USERNAME_MISMATCH: 'error',
+  WEBSOCKET_TRANSPORT_NOT_RUNNING: 'error',
+  SRTP_MODULE_MISSING: 'error',
+  WEBRTC_ENDPOINT_INCOMPLETE: 'error',
+  // Asterisk falls back to local bridging for DTLS-SRTP media, so this is a smell, not an outage.
+  WEBRTC_DIRECT_MEDIA: 'warning',
+  CODEC_MODULE_MISSING: 'error',
+  CONTEXT_MISSING: 'error',
+  TRANSPORT_MISSING: 'error',
+  MAX_CONTACTS_WITHOUT_REMOVE_EXISTING: 'warning',
+  RTP_TIMEOUT_UNSET: 'warning',
+  RTP_TIMEOUT_SHORT: 'warning',
+  TLS_CERT_EXPIRING: 'warning',
+  TLS_CERT_INVALID: 'error',
+  RESTART_REQUIRED: 'warning',
+};
+
+export interface Finding {
+  code: FindingCode;
+  severity: Severity;
+  object: { type: 'endpoint' | 'aor' | 'auth' | 'transport' | 'module' | 'http'; name: string };
+  message: string;
+  /** The configuration lines to change. */
+  remedy: string;
+  /** The option values the finding is based on (never a secret). */
+  evidence: Record<string, unknown>;
+}
+
+/** What `PJSIPShowEndpoint` returns for one endpoint (options after `webrtc=yes` expansion). */
+export interface EndpointSnapshot {
+  endpoint: PjsipObject;
+  auths: PjsipObject[];
+}
+
+export interface ModuleSnapshot {
+  module: string;
+  running: boolean;
+}
+
+/** The certificate of the HTTPS/WSS listener as a TLS client saw it. */
+export interface TlsCertificateSnapshot {
+  /** ISO time the certificate expires. */
+  validTo: string | null;
+  subject: string | null;
+  /** Why a browser would refuse it (`DEPTH_ZERO_SELF_SIGNED_CERT`, `CERT_HAS_EXPIRED`, a handshake error …). */
+  error: string | null;
+}
+
+export interface DiagnosisInput {
+  endpoints: EndpointSnapshot[];
+  aors: PjsipObject[];
+  transports: TransportRow[];
+  modules: ModuleSnapshot[];
+  http: HttpStatus | null;
+  /** Dialplan contexts that exist; `null` if unknown (CONTEXT_MISSING is then skipped). */
+  contexts: string[] | null;
+  /** Transports of pjsip.conf; `null` if unknown (RESTART_REQUIRED is then skipped). */
+  configuredTransports: ConfiguredTransport[] | null;
+  contacts: Array<{ endpoint: string; transport: string }>;
+  tlsCertificate: TlsCertificateSnapshot | null;
+  /** Epoch ms. */
+  now: number;
+}
+
+export interface DiagnoseOptions {
+  /** RTP_TIMEOUT_SHORT below this many seconds. */
+  shortRtpTimeoutSec: number;
+  /** TLS_CERT_EXPIRING within this many days. */
+  certExpiringDays: number;
+}
+
+const DEFAULTS: DiagnoseOptions = { shortRtpTimeoutSec: 15, certExpiringDays: 14 };
+const WS_PROTOCOLS = new Set(['ws', 'wss']);
+const DEFAULT_PORT: Record<string, number> = { udp: 5060, tcp: 5060, tls: 5061 };
+
+/** Every finding of one node's snapshot, sorted by severity, code and object. Pure. */
+export function diagnose(input: DiagnosisInput, options: Partial<DiagnoseOptions> = {}): Finding[] {
+  const opts = { ...DEFAULTS, ...options };
+  const findings: Finding[] = [];
+  const add = (code: FindingCode, f: Omit<Finding, 'code' | 'severity'>): void => {
+    findings.push({ code, severity: FINDING_SEVERITY[code], ...f });
+  };
+  const transportByName = new Map(input.transports.map((t) => [t.name, t]));
+  const aorNames = new Set(input.aors.map((a) => str(a, 'objectName')));
+  const moduleRunning = (m: string): boolean | undefined =>
+    input.modules.find((x) => x.module === m)?.running;
+  const wsContactEndpoints = new Set(
+    input.contacts.filter((c) => WS_PROTOCOLS.has(c.transport)).map((c) => c.endpoint),
+  );
+
+  const webrtcEndpoints: string[] = [];
+  for (const { endpoint: ep, auths } of input.endpoints) {
+    const name = str(ep, 'objectName');
+    const object = { type: 'endpoint' as const, name };
+    const transportName = str(ep, 'transport');
+    const transport = transportName ? transportByName.get(transportName) : undefined;
+    const isWebrtc =
+      ep.webrtc === true ||
+      (transport !== undefined && WS_PROTOCOLS.has(transport.protocol)) ||
+      wsContactEndpoints.has(name);
+    if (isWebrtc) webrtcEndpoints.push(name);
+    const aors = list(ep, 'aors');
+    const identifyBy = list(ep, 'identifyBy');
+    const usernames = auths.map((a) => str(a, 'username')).filter((u) => u.length > 0);
+
+    // The registrar looks up the AOR named like the To user, within the endpoint's aors=.
+    if (auths.length > 0 && !aors.includes(name) && !usernames.some((u) => aors.includes(u))) {
+      const existing = aors.filter((a) => aorNames.has(a));
+      add('AOR_NAME_MISMATCH', {
+        object,
+        message: `endpoint '${name}' has aors=${aors.join(',') || '(none)'}, but no AOR is named '${name}': REGISTER To: <sip:${name}@…> gets 404 (AOR '' not found)`,
+        remedy: `pjsip.conf: rename the AOR section [${existing[0] ?? aors[0] ?? `${name}-aor`}] to [${name}] (type=aor) and set aors=${name} on endpoint [${name}]; then 'pjsip reload'`,
+        evidence: { aors, authUsernames: usernames, existingAors: existing },
+      });
+    }
+
+    if (identifyBy.includes('username') && !identifyBy.includes('auth_username')) {
+      for (const a of auths) {
+        const u = str(a, 'username');
+        if (u && u !== name) {
+          add('AUTH_USERNAME_MISMATCH', {
+            object,
+            message: `endpoint '${name}' is identified by username, but its auth '${str(a, 'objectName')}' has username=${u}: clients that authenticate as '${name}' loop on 401`,
+            remedy: `pjsip.conf: in [${str(a, 'objectName')}] set username=${name} (or add auth_username to identify_by on [${name}]); then 'pjsip reload'`,
+            evidence: { identifyBy, auth: str(a, 'objectName'), username: u },
+          });
+        }
+      }
+    }
+
+    if (transportName && !transport) {
+      add('TRANSPORT_MISSING', {
+        object,
+        message: `endpoint '${name}' names transport '${transportName}', which is not running ("Unable to retrieve PJSIP transport")`,
+        remedy: `pjsip.conf: add a [${transportName}] section with type=transport (then restart Asterisk: transports are only created at start-up), or set transport= on [${name}] to one of: ${[...transportByName.keys()].join(', ') || '(none)'}`,
+        evidence: { transport: transportName, runningTransports: [...transportByName.keys()] },
+      });
+    }
+
+    const context = str(ep, 'context');
+    if (input.contexts && context && !input.contexts.includes(context)) {
+      add('CONTEXT_MISSING', {
+        object,
+        message: `endpoint '${name}' sends calls to context '${context}', which does not exist in the dialplan`,
+        remedy: `extensions.conf: add a [${context}] context with the extensions this endpoint may dial (then 'dialplan reload'), or set context= on [${name}] to an existing one`,
+        evidence: { context },
+      });
+    }
+
+    const modulesByCodec = parseAllow(str(ep, 'allow'));
+    for (const codec of modulesByCodec) {
+      const mod = CODEC_MODULES[codec];
+      if (!mod) continue;
+      if (moduleRunning(mod) === false) {
+        add('CODEC_MODULE_MISSING', {
+          object,
+          message: `endpoint '${name}' allows ${codec}, but ${mod} is not running: calls that need a translation fail ("No translator path")`,
+          remedy: `modules.conf: load => ${mod}.so (install it first if missing), then 'module load ${mod}.so'; or remove allow=${codec} from [${name}]`,
+          evidence: { allow: modulesByCodec, codec, module: mod },
+        });
+      }
+    }
+
+    const encryption = str(ep, 'mediaEncryption');
+    if ((encryption === 'dtls' || encryption === 'sdes') && moduleRunning('res_srtp') === false) {
+      add('SRTP_MODULE_MISSING', {
+        object,
+        message: `endpoint '${name}' uses media_encryption=${encryption}, but res_srtp is not running: SRTP setup fails silently and the SDP negotiation fails`,
+        remedy: 'modules.conf: load => res_srtp.so (remove any noload => res_srtp.so); then restart Asterisk',
+        evidence: { mediaEncryption: encryption, res_srtp: 'not running' },
+      });
+    }
+
+    if (!isWebrtc) continue;
+    const missing: string[] = [];
+    if (ep.rtcpMux !== true) missing.push('rtcp_mux=yes');
+    if (ep.iceSupport !== true) missing.push('ice_support=yes');
+    if (ep.useAvpf !== true) missing.push('use_avpf=yes');
+    if (encryption !== 'dtls') missing.push('media_encryption=dtls');
+    if (!str(ep, 'dtlsCertFile') && ep.dtlsAutoGenerateCert !== true)
+      missing.push('dtls_auto_generate_cert=yes');
+    if (missing.length) {
+      add('WEBRTC_ENDPOINT_INCOMPLETE', {
+        object,
+        message: `endpoint '${name}' serves WebSocket/WebRTC clients but lacks ${missing.join(', ')}: browsers fail with "RTCP-MUX is not enabled when it is required" or 488 Not Acceptable Here`,
+        remedy: `pjsip.conf: in [${name}] set webrtc=yes (or ${missing.join(', ')}); then 'pjsip reload'`,
+        evidence: {
+          webrtc: ep.webrtc,
+          rtcpMux: ep.rtcpMux,
+          iceSupport: ep.iceSupport,
+          useAvpf: ep.useAvpf,
+          mediaEncryption: encryption,
+          dtlsCertFile: str(ep, 'dtlsCertFile'),
+          dtlsAutoGenerateCert: ep.dtlsAutoGenerateCert,
+        },
+      });
+    }
+    if (ep.directMedia === true) {
+      add('WEBRTC_DIRECT_MEDIA', {
+        object,
+        message: `WebRTC endpoint '${name}' has direct_media=yes (webrtc=yes does not turn it off): browsers cannot exchange DTLS-SRTP with plain-RTP peers, so media must go through Asterisk`,
+        remedy: `pjsip.conf: in [${name}] set direct_media=no; then 'pjsip reload'`,
+        evidence: { directMedia: true },
+      });
+    }
+    const rtpTimeout = typeof ep.rtpTimeout === 'number' ? ep.rtpTimeout : 0;
+    if (rtpTimeout === 0) {
+      add('RTP_TIMEOUT_UNSET', {
+        object,
+        message: `WebRTC endpoint '${name}' has no rtp_timeout: a browser tab that is closed mid-call leaves a dead call up forever`,
+        remedy: `pjsip.conf: in [${name}] set rtp_timeout=30 (and rtp_timeout_hold=60); then 'pjsip reload'`,
+        evidence: { rtpTimeout },
+      });
+    } else if (rtpTimeout < opts.shortRtpTimeoutSec) {
+      add('RTP_TIMEOUT_SHORT', {
+        object,
+        message: `WebRTC endpoint '${name}' has rtp_timeout=${rtpTimeout}: calls are cut during silence or hold when the browser stops sending RTP`,
+        remedy: `pjsip.conf: in [${name}] set rtp_timeout=30 or more; then 'pjsip reload'`,
+        evidence: { rtpTimeout, minimum: opts.shortRtpTimeoutSec },
+      });
+    }
+  }
+
+  // WebSocket clients need the transport module, res_http_websocket, and /ws on the HTTP server.
+  const wsTransports = input.transports.filter((t) => WS_PROTOCOLS.has(t.protocol)).map((t) => t.name);
+  if (webrtcEndpoints.length > 0 || wsTransports.length > 0) {
+    const problems: string[] = [];
+    if (moduleRunning('res_pjsip_transport_websocket') === false)
+      problems.push('res_pjsip_transport_websocket is not Running');
+    if (moduleRunning('res_http_websocket') === false) problems.push('res_http_websocket is not Running');
+    if (input.http && !input.http.enabled && !input.http.tls.enabled)
+      problems.push('the HTTP server is disabled');
+    else if (input.http && !input.http.websocket) problems.push('the HTTP server has no /ws');
+    if (problems.length) {
+      add('WEBSOCKET_TRANSPORT_NOT_RUNNING', {
+        object: { type: 'module', name: 'res_pjsip_transport_websocket' },
+        message: `${problems.join('; ')}, while endpoints ${webrtcEndpoints.join(', ') || '(via ws transports)'} expect WebSocket clients: browsers cannot connect`,
+        remedy:
+          'http.conf: [general] enabled=yes, bindaddr=0.0.0.0, bindport=8088 (tlsenable=yes, tlsbindaddr=0.0.0.0:8089 for wss); modules.conf: load => res_http_websocket.so, preload => res_pjsip.so, preload => res_pjsip_transport_websocket.so (chan_sip must not claim the WebSocket first); then restart Asterisk',
+        evidence: {
+          problems,
+          endpoints: webrtcEndpoints,
+          wsTransports,
+          httpEnabled: input.http?.enabled ?? null,
+          wsPath: input.http?.websocket ?? null,
+        },
+      });
+    }
+  }
+
+  for (const aor of input.aors) {
+    if (aor.maxContacts === 1 && aor.removeExisting !== true) {
+      const name = str(aor, 'objectName');
+      add('MAX_CONTACTS_WITHOUT_REMOVE_EXISTING', {
+        object: { type: 'aor', name },
+        message: `AOR '${name}' has max_contacts=1 without remove_existing=yes: a registration from a new tab or device is refused while the old one lives`,
+        remedy: `pjsip.conf: in [${name}] (type=aor) set remove_existing=yes (or raise max_contacts); then 'pjsip reload'`,
+        evidence: { maxContacts: 1, removeExisting: aor.removeExisting ?? null },
+      });
+    }
+  }
+
+  const http = input.http;
+  if (http?.tls.enabled && input.tlsCertificate) {
+    const cert = input.tlsCertificate;
+    const object = { type: 'http' as const, name: http.tls.bindAddress ?? 'https' };
+    const validTo = cert.validTo ? Date.parse(cert.validTo) : NaN;
+    if (cert.error || (Number.isFinite(validTo) && validTo <= input.now)) {
+      add('TLS_CERT_INVALID', {
+        object,
+        message: `the HTTPS/WSS certificate on ${http.tls.bindAddress ?? '?'} is not acceptable to browsers (${cert.error ?? 'expired'}): the WebSocket closes with 1006`,
+        remedy:
+          "http.conf: tlscertfile=/etc/asterisk/keys/<fullchain>.pem and tlsprivatekey=/etc/asterisk/keys/<key>.pem from a CA browsers trust (e.g. Let's Encrypt) for the host name clients use; then 'module reload http'",
+        evidence: { ...cert },
+      });
+    } else if (Number.isFinite(validTo) && validTo - input.now < opts.certExpiringDays * 86_400_000) {
+      add('TLS_CERT_EXPIRING', {
+        object,
+        message: `the HTTPS/WSS certificate on ${http.tls.bindAddress ?? '?'} expires ${cert.validTo}: after that browsers close the WebSocket with 1006`,
+        remedy: "renew the certificate in http.conf tlscertfile= (same file name), then 'module reload http'",
+        evidence: { ...cert, daysLeft: Math.floor((validTo - input.now) / 86_400_000) },
+      });
+    }
+  }
+
+  if (input.configuredTransports) {
+    const configured = new Map(input.configuredTransports.map((t) => [t.name, t]));
+    for (const t of input.configuredTransports) {
+      const running = transportByName.get(t.name);
+      const diff = running ? transportDiff(t, running) : ['not running'];
+      if (diff.length === 0) continue;
+      add('RESTART_REQUIRED', {
+        object: { type: 'transport', name: t.name },
+        message: `transport '${t.name}' in pjsip.conf differs from the running one (${diff.join('; ')}): PJSIP only builds transports at start-up`,
+        remedy:
+          "restart Asterisk ('core restart gracefully'); 'pjsip reload' does not rebuild transports unless allow_reload=yes",
+        evidence: { configured: t, running: running ?? null },
+      });
+    }
+    for (const r of input.transports) {
+      if (configured.has(r.name)) continue;
+      add('RESTART_REQUIRED', {
+        object: { type: 'transport', name: r.name },
+        message: `transport '${r.name}' is running but no longer in pjsip.conf: it stays until Asterisk restarts`,
+        remedy:
+          "restart Asterisk ('core restart gracefully') to drop it, or put the section back in pjsip.conf",
+        evidence: { configured: null, running: r },
+      });
+    }
+  }
+
+  const rank: Record<Severity, number> = { error: 0, warning: 1, info: 2 };
+  return findings.sort(
+    (a, b) =>
+      rank[a.severity] - rank[b.severity] ||
+      a.code.localeCompare(b.code) ||
+      a.object.name.localeCompare(b.object.name),
+  );
+}
+
+function transportDiff(conf: ConfiguredTransport, running: TransportRow): string[] {
+  const out: string[] = [];
+  if (conf.protocol !== running.protocol) out.push(`protocol ${running.protocol} → ${conf.protocol}`);
+  // A ws/wss transport's bind is ignored: it rides the HTTP server.
+  if (
+    !WS_PROTOCOLS.has(conf.protocol) &&
+    normaliseBind(conf.bind, conf.protocol) !== normaliseBind(running.bindAddress, running.protocol)
+  ) {
+    out.push(`bind ${running.bindAddress} → ${conf.bind}`);
+  }
+  return out;
+}
+
+function normaliseBind(bind: string, protocol: string): string {
+  const b = bind.trim() || '0.0.0.0';
+  if (/^(\d+\.\d+\.\d+\.\d+|\[[^\]]*\]):\d+$/.test(b)) return b;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(b) || /^\[[^\]]*\]$/.test(b))
+    return `${b}:${DEFAULT_PORT[protocol] ?? 5060}`;
+  return b;
+}

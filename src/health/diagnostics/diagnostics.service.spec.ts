@@ -1,0 +1,80 @@
+import type { PbxpulseConfig } from '../../config/config.types';
+import { EventBus } from '../../events/event-bus';
+import type { PjsipShowService } from '../pjsip/pjsip-show.service';
+import { DiagnosticsService } from './diagnostics.service';
+
+/** A PjsipShowService double for one endpoint whose AOR is misnamed. */
+function fakePjsip(): { calls: () => number; service: PjsipShowService } {
+  let calls = 0;
+  const service = {
+    allEndpointDetails: () => {
+      calls += 1;
+      return Promise.resolve([
+        {
+          endpoint: { objectName: '1002', aors: '1002-aor', context: 'internal' },
+          auths: [{ objectName: '1002-auth', username: '1002' }],
+        },
+      ]);
+    },
+    aors: () => Promise.resolve([{ objectName: '1002-aor', maxContacts: 5, removeExisting: true }]),
+    transports: () => Promise.resolve([]),
+    modules: () => Promise.resolve([]),
+    http: () =>
+      Promise.resolve({
+        enabled: true,
+        bindAddress: '127.0.0.1:8088',
+        tls: { enabled: false, bindAddress: null },
+        prefix: '',
+        uris: [],
+        websocket: false,
+      }),
+    contexts: () => Promise.resolve(['internal']),
+    configuredTransports: () => Promise.resolve([]),
+    contacts: () => Promise.resolve([]),
+  };
+  return { calls: () => calls, service: service as unknown as PjsipShowService };
+}
+
+describe('DiagnosticsService', () => {
+  const config = { nodes: [{ name: 'pbx1', ami: { host: '127.0.0.1' } }] } as unknown as PbxpulseConfig;
+
+  it('computes on demand once, then serves the cache', async () => {
+    const pjsip = fakePjsip();
+    const svc = new DiagnosticsService(config, pjsip.service, new EventBus());
+    const first = await svc.get('pbx1');
+    expect(first.findings.map((f) => f.code)).toEqual(['AOR_NAME_MISMATCH']);
+    await expect(svc.get('pbx1')).resolves.toBe(first);
+    expect(pjsip.calls()).toBe(1);
+    svc.onModuleDestroy();
+  });
+
+  it('recomputes after an AMI resync and a module reload, not after an ARI resync', async () => {
+    const pjsip = fakePjsip();
+    const bus = new EventBus();
+    const svc = new DiagnosticsService(config, pjsip.service, bus);
+    bus.publish({ type: 'state.resynced', node: 'pbx1', link: 'ari', counts: {}, ts: 0, source: 'ari' });
+    expect(pjsip.calls()).toBe(0);
+    bus.publish({ type: 'state.resynced', node: 'pbx1', link: 'ami', counts: {}, ts: 0, source: 'ami' });
+    await svc.refresh('pbx1');
+    const after = pjsip.calls();
+    expect(after).toBeGreaterThanOrEqual(1);
+    expect(svc.cached().map((c) => c.node)).toEqual(['pbx1']);
+    bus.publish({
+      type: 'module.reloaded',
+      node: 'pbx1',
+      module: 'res_pjsip.so',
+      status: '2',
+      ts: 0,
+      source: 'ami',
+    });
+    await svc.refresh('pbx1');
+    expect(pjsip.calls()).toBeGreaterThan(after);
+    svc.onModuleDestroy();
+  });
+
+  it('rejects an unknown node', async () => {
+    const svc = new DiagnosticsService(config, fakePjsip().service, new EventBus());
+    await expect(svc.get('nope')).rejects.toThrow("unknown node 'nope'");
+    svc.onModuleDestroy();
+  });
+});

@@ -1,0 +1,140 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import { PBXPULSE_CONFIG } from '../../config/config.module';
+import type { PbxpulseConfig } from '../../config/config.types';
+import { NodeNotFoundError } from '../../common/errors';
+import { EventBus } from '../../events/event-bus';
+import { PjsipShowService } from '../pjsip/pjsip-show.service';
+import { str } from '../pjsip/pjsip.parse';
+import { type DiagnosisInput, type Finding, diagnose } from './diagnose';
+import { probeTlsCertificate } from './tls-probe';
+
+export interface DiagnosticsResult {
+  findings: Finding[];
+  /** ISO time of the snapshot. */
+  computedAt: string;
+}
+
+/** Recompute period, besides every AMI resync and module reload. */
+export const DIAGNOSTICS_INTERVAL_MS = 5 * 60_000;
+
+/**
+ * Keeps the last diagnosis of each node: recomputed after every AMI resync, after a module reload and
+ * every 5 minutes. A failed recomputation keeps the previous result (and is logged once per change).
+ */
+@Injectable()
+export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(DiagnosticsService.name);
+  private readonly cache = new Map<string, DiagnosticsResult>();
+  private readonly inFlight = new Map<string, Promise<DiagnosticsResult>>();
+  private readonly lastError = new Map<string, string>();
+  private readonly unsubscribe: () => void;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(PBXPULSE_CONFIG) private readonly config: PbxpulseConfig,
+    private readonly pjsip: PjsipShowService,
+    bus: EventBus,
+  ) {
+    this.unsubscribe = bus.on(['state.resynced', 'module.reloaded'], (e) => {
+      if (e.type === 'state.resynced' && e.link !== 'ami') return;
+      this.refreshInBackground(e.node);
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      for (const n of this.config.nodes) this.refreshInBackground(n.name);
+    }, DIAGNOSTICS_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe();
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Every node's cached result (for the metric). */
+  cached(): Array<{ node: string; result: DiagnosticsResult }> {
+    return [...this.cache].map(([node, result]) => ({ node, result }));
+  }
+
+  /** The cached diagnosis, computed now if there is none yet. */
+  async get(node: string): Promise<DiagnosticsResult> {
+    if (!this.config.nodes.some((n) => n.name === node)) throw new NodeNotFoundError(node);
+    return this.cache.get(node) ?? this.refresh(node);
+  }
+
+  /** Recompute now (concurrent callers share one computation). */
+  refresh(node: string): Promise<DiagnosticsResult> {
+    const running = this.inFlight.get(node);
+    if (running) return running;
+    const p = this.compute(node)
+      .then((result) => {
+        this.cache.set(node, result);
+        if (this.lastError.delete(node)) this.logger.log(`${node}: diagnostics recomputed again`);
+        const errors = result.findings.filter((f) => f.severity === 'error').length;
+        this.logger.debug(`${node}: ${result.findings.length} findings (${errors} errors)`);
+        return result;
+      })
+      .finally(() => this.inFlight.delete(node));
+    this.inFlight.set(node, p);
+    return p;
+  }
+
+  /** Gathers the snapshot over AMI; exported for tests. */
+  async snapshot(node: string): Promise<DiagnosisInput> {
+    const details = await this.pjsip.allEndpointDetails(node);
+    const aors = await this.pjsip.aors(node);
+    const transports = await this.pjsip.transports(node);
+    const modules = await this.pjsip.modules(node, details);
+    const http = await this.pjsip.http(node);
+    const contexts = await this.pjsip.contexts(node).catch(() => null);
+    const configuredTransports = await this.pjsip.configuredTransports(node);
+    const contacts = (await this.pjsip.contacts(node)).map((c) => ({
+      endpoint: str(c, 'endpoint'),
+      transport: contactTransport(str(c, 'uri')),
+    }));
+    const amiHost = this.config.nodes.find((n) => n.name === node)?.ami.host ?? '127.0.0.1';
+    const tlsCertificate =
+      http.tls.enabled && http.tls.bindAddress
+        ? await probeTlsCertificate(http.tls.bindAddress, amiHost)
+        : null;
+    return {
+      endpoints: details.map((d) => ({ endpoint: d.endpoint, auths: d.auths })),
+      aors,
+      transports,
+      modules: modules.map((m) => ({ module: m.module, running: m.running })),
+      http,
+      contexts,
+      configuredTransports,
+      contacts,
+      tlsCertificate,
+      now: Date.now(),
+    };
+  }
+
+  private async compute(node: string): Promise<DiagnosticsResult> {
+    const input = await this.snapshot(node);
+    return { findings: diagnose(input), computedAt: new Date(input.now).toISOString() };
+  }
+
+  private refreshInBackground(node: string): void {
+    this.refresh(node).catch((err: unknown) => {
+      const msg = err instanceof Error ? err.message : String(err);
+      if (this.lastError.get(node) !== msg) this.logger.warn(`${node}: diagnostics not recomputed: ${msg}`);
+      this.lastError.set(node, msg);
+    });
+  }
+}
+
+/** `transport=ws` in a contact URI (`sip:abc@1.2.3.4:5;transport=ws`). */
+function contactTransport(uri: string): string {
+  const m = /;transport=([a-z]+)/i.exec(uri);
+  return m ? m[1].toLowerCase() : 'udp';
+}

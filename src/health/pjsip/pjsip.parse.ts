@@ -1,0 +1,300 @@
+/**
+ * Pure parsers of what Asterisk answers to the PJSIP list actions and to a few read-only CLI commands
+ * run through the AMI `Command` action. Nothing here touches a socket: tests feed recorded outputs.
+ */
+
+/** One PJSIP sorcery object (endpoint, aor, auth, contact …) with normalised option values. */
+export type PjsipValue = string | number | boolean;
+export type PjsipObject = Record<string, PjsipValue>;
+
+/**
+ * Secrets never leave the daemon: auth `Password`/`Md5Cred`/`PasswordDigest`/`OauthSecret`/
+ * `RefreshToken`, a TLS transport's key `Password`. Dropped when the frame is parsed.
+ */
+const SECRET_KEY = /pass|md5|secret|token/i;
+
+/** Headers of the AMI frame itself, not options of the object. */
+const FRAME_KEYS = new Set(['Event', 'ActionID', 'EventList', 'Privilege']);
+
+/**
+ * Options that hold names, lists or free text: never turned into numbers or booleans even when they
+ * look like one (`ObjectName: 1001`, `Context: 0`, `Aors: 2001`).
+ */
+const STRING_KEYS = new Set([
+  'objectName',
+  'objectType',
+  'aor',
+  'aors',
+  'auth',
+  'auths',
+  'outboundAuth',
+  'outboundAuths',
+  'context',
+  'transport',
+  'username',
+  'realm',
+  'endpointName',
+  'endpoint',
+  'mailboxes',
+  'fromUser',
+  'fromDomain',
+  'callerid',
+  'accountcode',
+  'voicemailExtension',
+  'subscribeContext',
+  'messageContext',
+  'overlapContext',
+  'incomingMwiMailbox',
+  'mwiFromUser',
+  'pickupGroup',
+  'callGroup',
+  'namedPickupGroup',
+  'namedCallGroup',
+  'contacts',
+  'contact',
+  'uri',
+  'callId',
+  'userAgent',
+  'setVar',
+  'language',
+  'toneZone',
+  'mohSuggest',
+  'calleridTag',
+  'serverUri',
+  'clientUri',
+  'id',
+  'bind',
+  'domain',
+]);
+
+/** `RtcpMux` → `rtcpMux`, `100rel` → `100rel`: Asterisk's CamelCase with the first letter lowered. */
+export function lowerFirst(key: string): string {
+  return key.length === 0 ? key : key[0].toLowerCase() + key.slice(1);
+}
+
+/** `yes/no/true/false` (any case) → boolean, decimal numbers → number, anything else unchanged. */
+export function normaliseValue(key: string, raw: string): PjsipValue {
+  if (STRING_KEYS.has(key)) return raw;
+  const v = raw.trim();
+  const lower = v.toLowerCase();
+  if (lower === 'yes' || lower === 'true') return true;
+  if (lower === 'no' || lower === 'false') return false;
+  if (/^-?\d+(\.\d+)?$/.test(v) && v.length < 16) return Number(v);
+  return raw;
+}
+
+/** An AMI list item (EndpointDetail, AuthList, AorList …) as a normalised object without secrets. */
+export function normaliseObject(fields: Record<string, string>): PjsipObject {
+  const out: PjsipObject = {};
+  for (const [k, raw] of Object.entries(fields)) {
+    if (FRAME_KEYS.has(k) || SECRET_KEY.test(k)) continue;
+    const key = lowerFirst(k);
+    out[key] = normaliseValue(key, raw);
+  }
+  return out;
+}
+
+/** A string option of a normalised object ('' when absent). */
+export function str(obj: PjsipObject | undefined, key: string): string {
+  const v = obj?.[key];
+  return v === undefined ? '' : String(v);
+}
+
+/** A comma-separated list option (`aors`, `auth`, `identifyBy`), trimmed, empties dropped. */
+export function list(obj: PjsipObject | undefined, key: string): string[] {
+  return str(obj, key)
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+/** `Allow: (opus|ulaw)` → `['opus', 'ulaw']`. */
+export function parseAllow(raw: string): string[] {
+  return raw
+    .replace(/[()]/g, '')
+    .split(/[|,]/)
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s.length > 0);
+}
+
+// ------------------------------------------------------------------ module show like
+
+export type ModuleState = 'running' | 'not_running' | 'not_loaded';
+
+export interface ModuleRow {
+  /** File name, e.g. `res_srtp.so`. */
+  name: string;
+  description: string;
+  useCount: number;
+  running: boolean;
+  supportLevel: string;
+}
+
+/**
+ * Rows of `module show like <x>`: `%-30s %-40.40s %-10d %-11s %13s` (name, description, use count,
+ * Running/Not Running, support level). A long name pushes the other columns right, and the description
+ * may contain spaces, so the row is read from both ends.
+ */
+export function parseModuleShowLike(lines: readonly string[]): ModuleRow[] {
+  const rows: ModuleRow[] = [];
+  for (const line of lines) {
+    const m = /^(\S+\.so)\s+(.*?)\s+(-?\d+)\s+(Running|Not Running)\s+(\S+)\s*$/.exec(line);
+    if (!m) continue;
+    rows.push({
+      name: m[1],
+      description: m[2].trim(),
+      useCount: Number(m[3]),
+      running: m[4] === 'Running',
+      supportLevel: m[5],
+    });
+  }
+  return rows;
+}
+
+// ------------------------------------------------------------------ http show status
+
+export interface HttpStatus {
+  enabled: boolean;
+  /** `host:port` of the plain HTTP listener, `null` when disabled. */
+  bindAddress: string | null;
+  tls: { enabled: boolean; bindAddress: string | null };
+  prefix: string;
+  uris: Array<{ path: string; description: string }>;
+  /** `/ws` (res_http_websocket) is served: WebSocket SIP clients can connect. */
+  websocket: boolean;
+}
+
+/** `http show status` (main/http.c `handle_show_http`). */
+export function parseHttpStatus(lines: readonly string[]): HttpStatus {
+  const status: HttpStatus = {
+    enabled: false,
+    bindAddress: null,
+    tls: { enabled: false, bindAddress: null },
+    prefix: '',
+    uris: [],
+    websocket: false,
+  };
+  let section: 'none' | 'uris' | 'other' = 'none';
+  for (const raw of lines) {
+    const line = raw.trim();
+    let m: RegExpExecArray | null;
+    if ((m = /^HTTPS Server Enabled and Bound to (\S+)/.exec(line))) {
+      status.tls = { enabled: true, bindAddress: m[1] };
+    } else if ((m = /^Server Enabled and Bound to (\S+)/.exec(line))) {
+      status.enabled = true;
+      status.bindAddress = m[1];
+    } else if ((m = /^Prefix:\s*(.*)$/.exec(line))) {
+      status.prefix = m[1];
+    } else if (/^Enabled URI's:/.test(line)) {
+      section = 'uris';
+    } else if (/^(Enabled Redirects|Path Restrictions):/.test(line)) {
+      section = 'other';
+    } else if (section === 'uris' && (m = /^(\/\S*)\s+=>\s+(.*)$/.exec(line))) {
+      status.uris.push({ path: m[1], description: m[2] });
+    }
+  }
+  const wsPath = `${status.prefix ? `/${status.prefix.replace(/^\/+/, '')}` : ''}/ws`;
+  status.websocket = status.uris.some((u) => u.path === '/ws' || u.path === wsPath);
+  return status;
+}
+
+// ------------------------------------------------------------------ pjsip show transports
+
+export interface TransportRow {
+  name: string;
+  /** udp, tcp, tls, ws, wss (lower case). */
+  protocol: string;
+  cos: number;
+  tos: number;
+  bindAddress: string;
+}
+
+/** Rows of `pjsip show transports`: `Transport:  <name>  <type>  <cos>  <tos>  <bind>`; the header row is skipped. */
+export function parseTransports(lines: readonly string[]): TransportRow[] {
+  const rows: TransportRow[] = [];
+  for (const line of lines) {
+    const m = /^\s*Transport:\s+(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s+(\S+)\s*$/.exec(line);
+    if (!m || m[1].startsWith('<')) continue;
+    rows.push({
+      name: m[1],
+      protocol: m[2].toLowerCase(),
+      cos: Number(m[3]),
+      tos: Number(m[4]),
+      bindAddress: m[5],
+    });
+  }
+  return rows;
+}
+
+// ------------------------------------------------------------------ GetConfig pjsip.conf
+
+export interface ConfiguredTransport {
+  name: string;
+  protocol: string;
+  bind: string;
+}
+
+/**
+ * Transport sections of a `GetConfig Filename: pjsip.conf` answer (`Category-000002: transport-ws`,
+ * `Line-000002-000001: protocol=ws`). Only `type`, `protocol` and `bind` are read: every other line
+ * (passwords included) is ignored here and never stored.
+ */
+export function parseConfiguredTransports(fields: Record<string, string>): ConfiguredTransport[] {
+  const cats = new Map<string, { name: string; opts: Map<string, string> }>();
+  for (const [k, v] of Object.entries(fields)) {
+    const c = /^Category-(\d+)$/.exec(k);
+    if (c) {
+      const entry = cats.get(c[1]) ?? { name: v, opts: new Map<string, string>() };
+      entry.name = v;
+      cats.set(c[1], entry);
+      continue;
+    }
+    const l = /^Line-(\d+)-\d+$/.exec(k);
+    if (!l) continue;
+    const eq = v.indexOf('=');
+    if (eq < 0) continue;
+    const opt = v.slice(0, eq).trim().toLowerCase();
+    if (opt !== 'type' && opt !== 'protocol' && opt !== 'bind') continue;
+    const entry = cats.get(l[1]) ?? { name: '', opts: new Map<string, string>() };
+    entry.opts.set(opt, v.slice(eq + 1).trim());
+    cats.set(l[1], entry);
+  }
+  const out: ConfiguredTransport[] = [];
+  for (const { name, opts } of cats.values()) {
+    if (opts.get('type') !== 'transport') continue;
+    out.push({ name, protocol: (opts.get('protocol') ?? 'udp').toLowerCase(), bind: opts.get('bind') ?? '' });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ dialplan
+
+/** Context names of `dialplan show` headers: `[ Context 'internal' created by 'pbx_config' ]`. */
+export function parseDialplanContexts(lines: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const line of lines) {
+    const m = /^\[ Context '(.*)' created by '.*' \]\s*$/.exec(line.trim());
+    if (m) out.push(m[1]);
+  }
+  return out;
+}
+
+/** Translator module of a codec name in `allow=`; `codec_opus` also matches `codec_opus_open_source`. */
+export const CODEC_MODULES: Readonly<Record<string, string>> = {
+  opus: 'codec_opus',
+  g729: 'codec_g729',
+  g722: 'codec_g722',
+  ulaw: 'codec_ulaw',
+  alaw: 'codec_alaw',
+  gsm: 'codec_gsm',
+  g726: 'codec_g726',
+  g726aal2: 'codec_g726',
+  ilbc: 'codec_ilbc',
+  speex: 'codec_speex',
+  speex16: 'codec_speex',
+  speex32: 'codec_speex',
+  lpc10: 'codec_lpc10',
+  adpcm: 'codec_adpcm',
+  silk: 'codec_silk',
+  codec2: 'codec_codec2',
+};
