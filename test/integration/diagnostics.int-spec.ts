@@ -90,7 +90,10 @@ describe('diagnostics against the sandbox Asterisk', () => {
         object: { type: 'endpoint', name: '1002' },
       }),
     );
-    expect(findings.filter((f) => f.object.name === '1001' && f.severity === 'error')).toEqual([]);
+    // The correct WebRTC extension (configured as in the field report's fix) has no finding at all,
+    // and 1002 is broken in exactly one way.
+    expect(findings.filter((f) => f.object.name === '1001')).toEqual([]);
+    expect(findings.filter((f) => f.object.name === '1002').map((f) => f.code)).toEqual(['AOR_NAME_MISMATCH']);
     // 2001 is a UDP phone: its short rtp_timeout is not a WebRTC finding.
     expect(findings.filter((f) => f.object.name === '2001')).toEqual([]);
     // The running transports are the configured ones.
