@@ -93,7 +93,9 @@ describe('diagnostics against the sandbox Asterisk', () => {
     // The correct WebRTC extension (configured as in the field report's fix) has no finding at all,
     // and 1002 is broken in exactly one way.
     expect(findings.filter((f) => f.object.name === '1001')).toEqual([]);
-    expect(findings.filter((f) => f.object.name === '1002').map((f) => f.code)).toEqual(['AOR_NAME_MISMATCH']);
+    expect(findings.filter((f) => f.object.name === '1002').map((f) => f.code)).toEqual([
+      'AOR_NAME_MISMATCH',
+    ]);
     // 2001 is a UDP phone: its short rtp_timeout is not a WebRTC finding.
     expect(findings.filter((f) => f.object.name === '2001')).toEqual([]);
     // The running transports are the configured ones.
