@@ -39,6 +39,15 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 const suites = [];
 if (only !== 'integration') suites.push(['unit', ['--selectProjects', 'unit']]);
 if (only !== 'unit') {
+  // Host tools the integration tests use: openssl (TLS certificates for the lab Asterisk).
+  if (spawnSync('sh', ['-c', 'command -v openssl'], { stdio: 'ignore' }).status !== 0) {
+    console.log('npm test: installing openssl');
+    const apt = 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl';
+    if (run('sh', ['-c', apt]) !== 0) {
+      console.error('npm test: could not install openssl (apt-get install openssl)');
+      process.exit(1);
+    }
+  }
   // Provision the sandbox before Jest (its progress shows; Jest's globalSetup then finds it up).
   failed = run(process.execPath, [join(root, 'scripts', 'sandbox.mjs'), 'up', '--install-host-deps']);
   if (failed) {

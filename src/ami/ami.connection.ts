@@ -238,7 +238,7 @@ export class AmiConnection {
           id,
           p.list.errorMeansEmpty
             ? { response: msg, items: [] }
-            : new AmiActionError(p.action, f.Message ?? ''),
+            : new AmiActionError(p.action, f.Message ?? '', p.list.items),
         );
       } else if (f.EventList === undefined) {
         // Answered Success without a list: nothing to collect.

@@ -1,4 +1,5 @@
 import { PbxpulseError } from '../common/errors';
+import type { AmiMessage } from './ami.message';
 
 /** No `Response` for an action within its timeout. */
 export class AmiActionTimeoutError extends PbxpulseError {
@@ -28,6 +29,12 @@ export class AmiActionError extends PbxpulseError {
   constructor(
     readonly action: string,
     readonly asteriskMessage: string,
+    /**
+     * List items that arrived before the Error: `PJSIPShowEndpoint` sends an endpoint's
+     * `EndpointDetail` and then fails with "Unable to retrieve transport …" when it names a
+     * transport that does not exist. Diagnoses need those items.
+     */
+    readonly partialItems: readonly AmiMessage[] = [],
   ) {
     super(`AMI action ${action} failed: ${asteriskMessage || 'Response: Error'}`);
   }

@@ -135,6 +135,28 @@ describe('AmiConnection against a fake AMI server', () => {
     await expect(conn.listAction('PJSIPShowContacts')).rejects.toThrow('No Contacts found');
   });
 
+  it('keeps the items that arrived before a list action failed (PJSIPShowEndpoint with a missing transport)', async () => {
+    server.handlers.set('PJSIPShowEndpoint', ({ fields, socket }) => {
+      const id = fields.ActionID;
+      socket.write(
+        `Response: Success\r\nActionID: ${id}\r\nEventList: start\r\nMessage: Following are Events for each object associated with the Endpoint\r\n\r\n`,
+      );
+      socket.write(
+        `Event: EndpointDetail\r\nActionID: ${id}\r\nObjectName: 3007\r\nTransport: transport-nope\r\n\r\n`,
+      );
+      socket.write(
+        `Response: Error\r\nActionID: ${id}\r\nMessage: Unable to retrieve transport transport-nope\r\n\r\n`,
+      );
+    });
+    conn = new AmiConnection(options(server.port));
+    conn.start();
+    await expectEventually(() => expect(conn!.isUp).toBe(true));
+    const err = await conn.listAction('PJSIPShowEndpoint', { Endpoint: '3007' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AmiActionError);
+    expect((err as AmiActionError).asteriskMessage).toBe('Unable to retrieve transport transport-nope');
+    expect((err as AmiActionError).partialItems.map((m) => m.fields.Transport)).toEqual(['transport-nope']);
+  });
+
   it('reports a refused login with the reason, without the secret, and keeps retrying with backoff', async () => {
     conn = new AmiConnection(options(server.port, { secret: 'wrong-secret-value' }));
     conn.start();

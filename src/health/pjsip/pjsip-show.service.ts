@@ -75,9 +75,12 @@ export class PjsipShowService {
         )
       ).items;
     } catch (err) {
+      if (!(err instanceof AmiActionError)) throw err;
+      // An endpoint that names a missing transport: Asterisk sends its EndpointDetail, then fails with
+      // "Unable to retrieve transport …". Keep what came: that is exactly what TRANSPORT_MISSING needs.
+      if (err.partialItems.some((m) => m.fields.Event === 'EndpointDetail')) items = [...err.partialItems];
       // "Unable to retrieve endpoint <name>"
-      if (err instanceof AmiActionError) throw new EndpointNotFoundError(node, name);
-      throw err;
+      else throw new EndpointNotFoundError(node, name);
     }
     const by = (event: string): PjsipObject[] =>
       items.filter((m) => m.fields.Event === event).map((m) => normaliseObject(m.fields));
