@@ -4,6 +4,7 @@ import { ApiModule } from './api/api.module';
 import { AriModule } from './ari/ari.module';
 import { CallsModule } from './state/calls/calls.module';
 import { ConfigModule } from './config/config.module';
+import { ControlModule } from './control/control.module';
 import type { PbxpulseConfig } from './config/config.types';
 import { DetectorsModule } from './detectors/detectors.module';
 import { DiagnosticsModule } from './health/diagnostics/diagnostics.module';
@@ -33,6 +34,7 @@ export class AppModule {
         DetectorsModule,
         DiagnosticsModule,
         GatewayModule,
+        ControlModule,
       ],
     };
   }

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { ErrorFilter } from './api/error.filter';
+import { setupOpenApi } from './api/openapi';
 import { AppModule } from './app.module';
 import { loadConfigOrExit } from './config/config.cli';
 import { ShutdownState } from './health/shutdown.state';
@@ -16,6 +17,7 @@ async function bootstrap(): Promise<void> {
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: ['log', 'warn', 'error'] });
   app.useGlobalFilters(new ErrorFilter());
   app.useWebSocketAdapter(new WsAdapter(app));
+  setupOpenApi(app);
 
   // Nest's own shutdown hooks re-raise the signal after closing (exit status 143); we want 0.
   const shutdown = app.get(ShutdownState);

@@ -5,7 +5,7 @@ import type { Alert, AlertType } from '../events/pbx-events';
 import { NodeStateStore } from '../state/node-state.store';
 import { ViewerGuard } from './viewer.guard';
 
-const ALERT_TYPES: readonly AlertType[] = ['auth_loop', 'aor_not_found'];
+const ALERT_TYPES: readonly AlertType[] = ['auth_loop', 'aor_not_found', 'diagnostic'];
 
 export interface AlertsResponse {
   alerts: Alert[];

@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { PbxpulseError } from '../common/errors';
+import { RateLimitedError } from '../control/control.errors';
 
 const STATUS_BY_CODE: Record<string, number> = {
   NODE_NOT_FOUND: 404,
@@ -14,6 +15,8 @@ const STATUS_BY_CODE: Record<string, number> = {
   ARI_TIMEOUT: 504,
   AMI_ACTION_ERROR: 502,
   ARI_HTTP: 502,
+  RATE_LIMITED: 429,
+  RELOAD_FAILED: 502,
 };
 
 /**
@@ -28,6 +31,8 @@ export class ErrorFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     if (exception instanceof PbxpulseError) {
       const status = STATUS_BY_CODE[exception.code] ?? 500;
+      if (exception instanceof RateLimitedError)
+        res.setHeader('Retry-After', String(exception.retryAfterSeconds));
       res.status(status).json({ statusCode: status, code: exception.code, message: exception.message });
       return;
     }

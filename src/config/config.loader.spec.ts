@@ -95,6 +95,7 @@ describe('loadConfig', () => {
           securityEventBuffer: 1000,
         },
         gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
+        control: { reloadMinIntervalMs: 10000 },
         nodes: [
           {
             name: 'pbx1',
@@ -373,7 +374,7 @@ nodes:
 
     it('rejects a document that is not a mapping', () => {
       expect(problemsOf('- pbx1\n- pbx2\n')).toEqual([
-        '(top level): expected a mapping with http, auth, connections, state, detection, gateway and nodes, got a list',
+        '(top level): expected a mapping with http, auth, connections, state, detection, gateway, control and nodes, got a list',
       ]);
     });
 
@@ -549,7 +550,7 @@ nodes:
       ],
       [
         'metrics: {}',
-        'metrics: unknown key (expected one of http, auth, connections, state, detection, gateway, nodes)',
+        'metrics: unknown key (expected one of http, auth, connections, state, detection, gateway, control, nodes)',
       ],
     ])('reports %s', (extra, problem) => {
       expect(problemsOf(`${MINIMAL}${extra}\n`)).toEqual([problem]);

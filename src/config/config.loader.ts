@@ -21,6 +21,7 @@ import type {
   AriEndpointConfig,
   AuthConfig,
   ConnectionTuning,
+  ControlTuning,
   DetectionTuning,
   GatewayTuning,
   HttpConfig,
@@ -72,6 +73,7 @@ export const CONFIG_DEFAULTS = {
     securityEventBuffer: 1000,
   },
   gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
+  control: { reloadMinIntervalMs: 10000 },
 } as const satisfies {
   http: HttpConfig;
   amiPort: number;
@@ -79,6 +81,7 @@ export const CONFIG_DEFAULTS = {
   state: StateTuning;
   detection: DetectionTuning;
   gateway: GatewayTuning;
+  control: ControlTuning;
 };
 
 const defaultReadFile: ReadFile = (path) => readFileSync(path, 'utf8');
@@ -169,13 +172,23 @@ function validateDocument(raw: unknown, options: ParseConfigOptions): PbxpulseCo
   return deepFreeze(config);
 }
 
-const ROOT_KEYS = ['http', 'auth', 'connections', 'state', 'detection', 'gateway', 'nodes'] as const;
+const ROOT_KEYS = [
+  'http',
+  'auth',
+  'connections',
+  'state',
+  'detection',
+  'gateway',
+  'control',
+  'nodes',
+] as const;
 const HTTP_KEYS = ['host', 'port'] as const;
 const AUTH_KEYS = ['adminToken', 'adminTokenFile', 'viewerToken', 'viewerTokenFile'] as const;
 const CONNECTION_KEYS = Object.keys(CONFIG_DEFAULTS.connections) as (keyof ConnectionTuning)[];
 const STATE_KEYS = Object.keys(CONFIG_DEFAULTS.state) as (keyof StateTuning)[];
 const DETECTION_KEYS = Object.keys(CONFIG_DEFAULTS.detection) as (keyof DetectionTuning)[];
 const GATEWAY_KEYS = Object.keys(CONFIG_DEFAULTS.gateway) as (keyof GatewayTuning)[];
+const CONTROL_KEYS = Object.keys(CONFIG_DEFAULTS.control) as (keyof ControlTuning)[];
 const NODE_KEYS = ['name', 'ami', 'ari'] as const;
 const AMI_KEYS = ['host', 'port', 'username', 'secret', 'secretFile'] as const;
 const ARI_KEYS = ['url', 'username', 'password', 'passwordFile'] as const;
@@ -227,7 +240,7 @@ class Validator {
       root,
       '',
       ROOT_KEYS,
-      'a mapping with http, auth, connections, state, detection, gateway and nodes',
+      'a mapping with http, auth, connections, state, detection, gateway, control and nodes',
     );
     if (map === undefined) return undefined;
     const http = this.http(map.http);
@@ -236,6 +249,7 @@ class Validator {
     const state = this.tuning(map.state, 'state', STATE_KEYS, CONFIG_DEFAULTS.state);
     const detection = this.tuning(map.detection, 'detection', DETECTION_KEYS, CONFIG_DEFAULTS.detection);
     const gateway = this.tuning(map.gateway, 'gateway', GATEWAY_KEYS, CONFIG_DEFAULTS.gateway);
+    const control = this.tuning(map.control, 'control', CONTROL_KEYS, CONFIG_DEFAULTS.control);
     const nodes = this.nodes(map.nodes);
     if (
       http === undefined ||
@@ -244,11 +258,12 @@ class Validator {
       state === undefined ||
       detection === undefined ||
       gateway === undefined ||
+      control === undefined ||
       nodes === undefined
     ) {
       return undefined;
     }
-    return { http, auth, connections, state, detection, gateway, nodes, source };
+    return { http, auth, connections, state, detection, gateway, control, nodes, source };
   }
 
   private http(raw: unknown): HttpConfig | undefined {

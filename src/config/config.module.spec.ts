@@ -23,6 +23,7 @@ const CONFIG: PbxpulseConfig = {
     securityEventBuffer: 1000,
   },
   gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
+  control: { reloadMinIntervalMs: 10000 },
   nodes: [],
   source: '<embedded>',
 };

@@ -9,6 +9,7 @@ export interface PbxpulseConfig {
   state: StateTuning;
   detection: DetectionTuning;
   gateway: GatewayTuning;
+  control: ControlTuning;
   nodes: NodeConfig[];
   /** Path of the file the config was read from (for messages), or `<embedded>`. */
   source: string;
@@ -73,6 +74,12 @@ export interface GatewayTuning {
   replayBuffer: number;
   /** Ping interval; a client that did not answer the previous ping is dropped. Default 30000 ms. */
   heartbeatIntervalMs: number;
+}
+
+/** The control routes (`POST …/reload`, `…/qualify`). */
+export interface ControlTuning {
+  /** A second reload of the same node within this window is refused with 429. Default 10000 ms. */
+  reloadMinIntervalMs: number;
 }
 
 export interface NodeConfig {

@@ -283,7 +283,8 @@ export interface StateRepaired extends EventBase {
   subject: string;
 }
 
-export type AlertType = 'auth_loop' | 'aor_not_found';
+/** `diagnostic`: an error or warning finding of the configuration diagnoses (`/diagnostics`). */
+export type AlertType = 'auth_loop' | 'aor_not_found' | 'diagnostic';
 
 /** An active (or just cleared) alert, as `/api/v1/alerts` and the gateway show it. */
 export interface Alert {

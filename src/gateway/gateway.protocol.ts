@@ -6,7 +6,7 @@
  */
 export const PROTOCOL_VERSION = 1;
 
-/** What a client can filter on. `system` deltas (`node.status`, `state.resynced`) always pass. */
+/** What a client can filter on. `system` deltas (`node.status`, `state.resynced`, `control.action`) always pass. */
 export type Topic = 'calls' | 'registrations' | 'alerts';
 export const TOPICS: readonly Topic[] = ['calls', 'registrations', 'alerts'];
 
@@ -17,7 +17,8 @@ export type DeltaType =
   | 'alert.raised'
   | 'alert.cleared'
   | 'node.status'
-  | 'state.resynced';
+  | 'state.resynced'
+  | 'control.action';
 
 export const DELTA_TOPIC: Record<DeltaType, Topic | 'system'> = {
   'call.updated': 'calls',
@@ -27,6 +28,7 @@ export const DELTA_TOPIC: Record<DeltaType, Topic | 'system'> = {
   'alert.cleared': 'alerts',
   'node.status': 'system',
   'state.resynced': 'system',
+  'control.action': 'system',
 };
 
 export interface Delta {

@@ -115,8 +115,20 @@ function httpsConf(cert: string): string {
   ].join('\n');
 }
 
+const ADMIN_TOKEN = 'lab-admin-token-7f3e';
+
 describe('diagnostics against the lab Asterisk (every finding code reproduced)', () => {
   let daemon: TestDaemon;
+
+  /** POST /reload (res_pjsip.so) on the lab node with the admin token. */
+  async function reload(): Promise<{ status: number; body: any }> {
+    const res = await fetch(`${daemon.url}/api/v1/nodes/lab/reload`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ module: 'res_pjsip.so' }),
+    });
+    return { status: res.status, body: await res.json() };
+  }
   let tmp: string;
   const certs: Record<string, string> = {};
   const timings: string[] = [];
@@ -242,7 +254,12 @@ describe('diagnostics against the lab Asterisk (every finding code reproduced)',
     await timed('lab boot (misnamed AOR)', () => labStart({ 'pjsip.conf': MISNAMED_AOR_PJSIP }));
     daemon = await startDaemon(
       labNodeYaml('lab'),
-      'connections: { reconnectInitialDelayMs: 100, reconnectMaxDelayMs: 300 }',
+      [
+        'connections: { reconnectInitialDelayMs: 100, reconnectMaxDelayMs: 300 }',
+        `auth: { adminToken: ${ADMIN_TOKEN} }`,
+        // Several reloads in one file: the per-node rate limit is tested in control.int-spec.
+        'control: { reloadMinIntervalMs: 1 }',
+      ].join('\n'),
     );
   });
 
@@ -262,11 +279,24 @@ describe('diagnostics against the lab Asterisk (every finding code reproduced)',
     const before = await phone.register({ user: name, password });
     expect(before.status).toBe(404);
     await diagnosticsAfter(0, (f) => expect(codesOf(f, name)).toEqual(['AOR_NAME_MISMATCH']));
+    // Findings are streamed as alerts too.
+    const alertId = `diagnostic:lab:AOR_NAME_MISMATCH:endpoint:${name}`;
+    const alertIds = async () =>
+      ((await daemon.get('/api/v1/alerts?type=diagnostic')).body.alerts as Array<{ id: string }>).map(
+        (a) => a.id,
+      );
+    expect(await alertIds()).toContain(alertId);
 
     labWrite({ 'pjsip.conf': basePjsip });
     const reloaded = Date.now();
     await timed('fix + reload', async () => {
-      expect(await labCli('module reload res_pjsip.so')).toMatch(/reloaded successfully/);
+      // Through pbxpulse's control API, as an operator would.
+      const res = await reload();
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ result: 'ok', restartRequired: false });
+      expect(res.body.diagnosesChanged.removed).toContainEqual(
+        expect.objectContaining({ code: 'AOR_NAME_MISMATCH', object: { type: 'endpoint', name } }),
+      );
       const findings = await diagnosticsAfter(reloaded, (f) =>
         expect(f.map((x) => x.code)).not.toContain('AOR_NAME_MISMATCH'),
       );
@@ -276,6 +306,14 @@ describe('diagnostics against the lab Asterisk (every finding code reproduced)',
         `clean lab findings: ${findings.map((x) => `${x.code}/${x.object.name}`).join(', ') || '(none)'}`,
       );
     });
+    expect(await alertIds()).not.toContain(alertId);
+    expect(daemon.events).toContainEqual(
+      expect.objectContaining({
+        type: 'alert.cleared',
+        reason: 'resolved',
+        alert: expect.objectContaining({ id: alertId }),
+      }),
+    );
     const after = await phone.register({ user: name, password });
     expect(after.status).toBe(200);
     expect((await phone.unregister()).status).toBe(200);
@@ -359,7 +397,10 @@ describe('diagnostics against the lab Asterisk (every finding code reproduced)',
   it('RESTART_REQUIRED: a transport bind changed in pjsip.conf and reloaded', async () => {
     labWrite({ 'pjsip.conf': BROKEN_PJSIP.replace('bind = 127.0.0.1:25060', 'bind = 127.0.0.1:25061') });
     const since = Date.now();
-    await labCli('module reload res_pjsip.so');
+    const res = await reload();
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ result: 'ok', restartRequired: true });
+    expect(res.body.restartReason).toContain('transport-udp');
     const f = await diagnosticsAfter(since, (x) =>
       expect(x.map((y) => y.code)).toContain('RESTART_REQUIRED'),
     );

@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { AppModule } from '../../src/app.module';
 import { ErrorFilter } from '../../src/api/error.filter';
+import { setupOpenApi } from '../../src/api/openapi';
 import { parseConfig } from '../../src/config/config.loader';
 import type { PbxpulseConfig } from '../../src/config/config.types';
 import { EventBus } from '../../src/events/event-bus';
@@ -37,6 +38,7 @@ export async function startDaemon(nodesYaml: string, extraYaml = ''): Promise<Te
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: ['error'] });
   app.useGlobalFilters(new ErrorFilter());
   app.useWebSocketAdapter(new WsAdapter(app));
+  setupOpenApi(app);
   const events: PbxEvent[] = [];
   app.get(EventBus).subscribe((e) => events.push(e));
   await app.listen(0, '127.0.0.1');

@@ -1,6 +1,7 @@
 import {
   Inject,
   Injectable,
+  Optional,
   Logger,
   type OnApplicationBootstrap,
   type OnModuleDestroy,
@@ -8,6 +9,7 @@ import {
 import { PBXPULSE_CONFIG } from '../../config/config.module';
 import type { PbxpulseConfig } from '../../config/config.types';
 import { NodeNotFoundError } from '../../common/errors';
+import { AlertsService } from '../../detectors/alerts.service';
 import { EventBus } from '../../events/event-bus';
 import { PjsipShowService } from '../pjsip/pjsip-show.service';
 import { str } from '../pjsip/pjsip.parse';
@@ -36,10 +38,14 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
   private readonly unsubscribe: () => void;
   private timer: NodeJS.Timeout | undefined;
 
+  /** Alert ids raised per node from findings, to clear the ones that disappear. */
+  private readonly raised = new Map<string, Set<string>>();
+
   constructor(
     @Inject(PBXPULSE_CONFIG) private readonly config: PbxpulseConfig,
     private readonly pjsip: PjsipShowService,
     bus: EventBus,
+    @Optional() private readonly alerts?: AlertsService,
   ) {
     this.unsubscribe = bus.on(['state.resynced', 'module.reloaded'], (e) => {
       if (e.type === 'state.resynced' && e.link !== 'ami') return;
@@ -77,6 +83,7 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
     const p = this.compute(node)
       .then((result) => {
         this.cache.set(node, result);
+        this.streamAsAlerts(node, result);
         if (this.lastError.delete(node)) this.logger.log(`${node}: diagnostics recomputed again`);
         const errors = result.findings.filter((f) => f.severity === 'error').length;
         this.logger.debug(`${node}: ${result.findings.length} findings (${errors} errors)`);
@@ -85,6 +92,36 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
       .finally(() => this.inFlight.delete(node));
     this.inFlight.set(node, p);
     return p;
+  }
+
+  /**
+   * Error and warning findings are also alerts (`type: diagnostic`), so `/api/v1/alerts` and the `/ws`
+   * stream carry them: raised when a finding appears, cleared (`resolved`) when a recomputation no
+   * longer finds it.
+   */
+  private streamAsAlerts(node: string, result: DiagnosticsResult): void {
+    if (!this.alerts) return;
+    const now = new Date().toISOString();
+    const current = new Set<string>();
+    for (const f of result.findings) {
+      if (f.severity === 'info') continue;
+      const id = `diagnostic:${node}:${f.code}:${f.object.type}:${f.object.name}`;
+      current.add(id);
+      this.alerts.upsert({
+        id,
+        type: 'diagnostic',
+        node,
+        endpoint: f.object.type === 'endpoint' ? f.object.name : '',
+        since: now,
+        lastSeen: now,
+        count: 1,
+        message: f.message,
+        remedy: f.remedy,
+        details: { code: f.code, severity: f.severity, object: f.object, evidence: f.evidence },
+      });
+    }
+    for (const id of this.raised.get(node) ?? []) if (!current.has(id)) this.alerts.clear(id, 'resolved');
+    this.raised.set(node, current);
   }
 
   /** Gathers the snapshot over AMI; exported for tests. */

@@ -1,0 +1,231 @@
+import { type INestApplication, type LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { AppModule } from '../../src/app.module';
+import { ErrorFilter } from '../../src/api/error.filter';
+import { setupOpenApi } from '../../src/api/openapi';
+import { parseConfig } from '../../src/config/config.loader';
+import { EventBus } from '../../src/events/event-bus';
+import type { PbxEvent } from '../../src/events/pbx-events';
+import { expectEventually } from '../support/expect-eventually';
+import { sandboxNodeYaml } from '../support/daemon';
+import { SANDBOX, waitFullyBooted } from '../support/sandbox';
+
+const ADMIN = 'int-admin-token-5f2c9a';
+const VIEWER = 'int-viewer-token-81d0e7';
+
+/** Every Nest log line at every level, to grep for secrets. */
+class CapturingLogger implements LoggerService {
+  readonly lines: string[] = [];
+  private add(level: string, message: unknown, rest: unknown[]): void {
+    this.lines.push(
+      `${level} ${[message, ...rest].map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')}`,
+    );
+  }
+  log(message: unknown, ...rest: unknown[]): void {
+    this.add('log', message, rest);
+  }
+  error(message: unknown, ...rest: unknown[]): void {
+    this.add('error', message, rest);
+  }
+  warn(message: unknown, ...rest: unknown[]): void {
+    this.add('warn', message, rest);
+  }
+  debug(message: unknown, ...rest: unknown[]): void {
+    this.add('debug', message, rest);
+  }
+  verbose(message: unknown, ...rest: unknown[]): void {
+    this.add('verbose', message, rest);
+  }
+}
+
+/**
+ * Control routes against the sandbox Asterisk. The only changes: one `Reload res_pjsip.so` with the
+ * configuration unchanged and a qualify (the sandbox is shared with other suites).
+ */
+describe('control against the sandbox Asterisk', () => {
+  let app: INestApplication;
+  let url: string;
+  const logger = new CapturingLogger();
+  const events: PbxEvent[] = [];
+  const bodies: string[] = [];
+
+  const call = async (
+    method: 'GET' | 'POST',
+    path: string,
+    token?: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: any; text: string; headers: Headers }> => {
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(url + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    bodies.push(text);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, body: parsed, text, headers: res.headers };
+  };
+
+  beforeAll(async () => {
+    await waitFullyBooted(30_000);
+    const text = [
+      'http: { host: 127.0.0.1, port: 9630 }',
+      `auth: { adminToken: "${ADMIN}", viewerToken: "${VIEWER}" }`,
+      'connections: { reconnectInitialDelayMs: 100, reconnectMaxDelayMs: 500 }',
+      'nodes:',
+      sandboxNodeYaml('pbx1'),
+    ].join('\n');
+    const config = parseConfig(text, { source: '<test>', env: {} });
+    app = await NestFactory.create(AppModule.forRoot(config), { logger });
+    app.useGlobalFilters(new ErrorFilter());
+    app.useWebSocketAdapter(new WsAdapter(app));
+    setupOpenApi(app);
+    app.get(EventBus).subscribe((e) => events.push(e));
+    await app.listen(0, '127.0.0.1');
+    url = `http://127.0.0.1:${(app.getHttpServer() as { address(): { port: number } }).address().port}`;
+    await expectEventually(
+      () =>
+        expect(events.some((e) => e.type === 'state.resynced' && e.link === 'ami' && e.node === 'pbx1')).toBe(
+          true,
+        ),
+      20_000,
+    );
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  it('refuses without a token (401) and with the viewer token (403)', async () => {
+    expect((await call('POST', '/api/v1/nodes/pbx1/reload', undefined, {})).status).toBe(401);
+    expect((await call('POST', '/api/v1/nodes/pbx1/reload', VIEWER, {})).status).toBe(403);
+    expect((await call('POST', '/api/v1/nodes/pbx1/endpoints/2001/qualify', VIEWER)).status).toBe(403);
+  });
+
+  it('reloads res_pjsip.so with the admin token, then refuses a second reload within 10 s (429)', async () => {
+    const res = await call('POST', '/api/v1/nodes/pbx1/reload', ADMIN, { module: 'res_pjsip.so' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ node: 'pbx1', module: 'res_pjsip.so', result: 'ok', confirmed: true });
+    expect(typeof res.body.durationMs).toBe('number');
+    expect(typeof res.body.lastReloadBefore).toBe('string');
+    expect(typeof res.body.lastReloadAfter).toBe('string');
+    // Same ISO format and zone from ARI: string order is time order.
+    expect(res.body.lastReloadAfter > res.body.lastReloadBefore).toBe(true);
+    expect(res.body.diagnosesChanged).toEqual({ added: expect.any(Array), removed: expect.any(Array) });
+    expect(res.body.restartRequired).toBe(false);
+
+    const metrics = await call('GET', '/metrics');
+    expect(metrics.text).toContain('pbxpulse_reloads_total{node="pbx1",module="res_pjsip.so",result="ok"} 1');
+
+    const again = await call('POST', '/api/v1/nodes/pbx1/reload', ADMIN, { module: 'res_pjsip.so' });
+    expect(again.status).toBe(429);
+    expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(
+      logger.lines.some((l) => /control: admin reload res_pjsip\.so on pbx1: ok in \d+ ms/.test(l)),
+    ).toBe(true);
+  });
+
+  it('qualifies 2001 (queued) and answers 404 for an unknown endpoint', async () => {
+    const res = await call('POST', '/api/v1/nodes/pbx1/endpoints/2001/qualify', ADMIN);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ result: 'queued' });
+    const ghost = await call('POST', '/api/v1/nodes/pbx1/endpoints/no-such-endpoint/qualify', ADMIN);
+    expect(ghost.status).toBe(404);
+  });
+
+  it('400 for a module outside the allowlist, 404 for an unknown node', async () => {
+    const bad = await call('POST', '/api/v1/nodes/pbx1/reload', ADMIN, { module: 'manager' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('res_pjsip.so');
+    expect((await call('POST', '/api/v1/nodes/nope/reload', ADMIN, {})).status).toBe(404);
+  });
+
+  it('/docs-json documents every route the app serves, with bearer auth', async () => {
+    const doc = await call('GET', '/docs-json');
+    expect(doc.status).toBe(200);
+    const paths = Object.keys(doc.body.paths as Record<string, unknown>);
+    const expected = [
+      '/health/live',
+      '/health/ready',
+      '/metrics',
+      '/api/v1/nodes',
+      '/api/v1/alerts',
+      '/api/v1/nodes/{node}/endpoints',
+      '/api/v1/nodes/{node}/endpoints/{name}',
+      '/api/v1/nodes/{node}/contacts',
+      '/api/v1/nodes/{node}/aors',
+      '/api/v1/nodes/{node}/calls',
+      '/api/v1/nodes/{node}/security-events',
+      '/api/v1/nodes/{node}/pjsip/endpoints',
+      '/api/v1/nodes/{node}/pjsip/auths',
+      '/api/v1/nodes/{node}/diagnostics',
+      '/api/v1/nodes/{node}/reload',
+      '/api/v1/nodes/{node}/endpoints/{name}/qualify',
+    ];
+    expect(paths).toEqual(expect.arrayContaining(expected));
+    // …and every route Express has registered (Nest's `:param` → OpenAPI `{param}`).
+    expect(paths).toEqual(expect.arrayContaining(servedRoutes(app)));
+    expect(doc.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect((await fetch(url + '/docs')).status).toBe(200);
+  });
+
+  it('no sandbox secret or token appears in any response, metric or log line', async () => {
+    const doc = await call('GET', '/docs-json');
+    const paths = doc.body.paths as Record<string, Record<string, unknown>>;
+    for (const [path, ops] of Object.entries(paths)) {
+      if (!ops.get) continue;
+      const concrete = path.replace('{node}', 'pbx1').replace(/\{[a-z]+\}/gi, '2001');
+      await call('GET', concrete, ADMIN);
+    }
+    await call('GET', '/api/v1/nodes/pbx1/pjsip/endpoints/1001', ADMIN);
+    await call('GET', '/api/v1/nodes/pbx1/diagnostics', ADMIN);
+    await call('GET', '/metrics');
+    expect(bodies.length).toBeGreaterThan(20);
+    // Sanity: the collection holds real answers (auths are listed, minus their passwords).
+    expect(bodies.some((b) => b.includes('"auths"') && b.includes('2001'))).toBe(true);
+
+    const secrets = [
+      SANDBOX.amiSecret,
+      SANDBOX.ariPassword,
+      'sandbox-ami-secret',
+      'sandbox-ari-secret',
+      'pw1001-sandbox',
+      'pw1002-sandbox',
+      'pw2001-sandbox',
+      'pw2002-sandbox',
+      ADMIN,
+      VIEWER,
+    ];
+    const haystacks = { responses: bodies.join('\n'), logs: logger.lines.join('\n') };
+    expect(logger.lines.length).toBeGreaterThan(0);
+    for (const [where, text] of Object.entries(haystacks)) {
+      for (const secret of secrets) {
+        if (text.includes(secret)) throw new Error(`${where} contain the secret '${secret.slice(0, 4)}…'`);
+      }
+    }
+  });
+});
+
+/** GET/POST routes registered on the Express router, as OpenAPI paths. */
+function servedRoutes(app: INestApplication): string[] {
+  const express = app.getHttpAdapter().getInstance() as {
+    router?: { stack: Array<{ route?: { path: string } }> };
+    _router?: { stack: Array<{ route?: { path: string } }> };
+  };
+  const stack = (express.router ?? express._router)?.stack ?? [];
+  const routes = stack
+    .map((layer) => layer.route?.path)
+    .filter((p): p is string => typeof p === 'string' && !p.startsWith('/docs'))
+    .map((p) => p.replace(/:([A-Za-z]+)/g, '{$1}'));
+  expect(routes.length).toBeGreaterThan(15);
+  return [...new Set(routes)];
+}
