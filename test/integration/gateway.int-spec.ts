@@ -36,7 +36,10 @@ describe('the /ws stream of real calls', () => {
     daemon = await startDaemon(sandboxNodeYaml('pbx1'));
     await expectEventually(async () => expect((await daemon.get('/health/ready')).status).toBe(200), 10_000);
     viewer = new Viewer(daemon.url.replace('http:', 'ws:') + '/ws');
-    await expectEventually(() => expect(viewer.messages.map((m) => m.type)).toEqual(['hello', 'snapshot']));
+    // Deltas may follow at once (a diagnosis of the sandbox raises an alert), so only the opening is fixed.
+    await expectEventually(() =>
+      expect(viewer.messages.slice(0, 2).map((m) => m.type)).toEqual(['hello', 'snapshot']),
+    );
   });
 
   afterEach(async () => {
