@@ -39,12 +39,18 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 const suites = [];
 if (only !== 'integration') suites.push(['unit', ['--selectProjects', 'unit']]);
 if (only !== 'unit') {
-  // Host tools the integration tests use: openssl (TLS certificates for the lab Asterisk).
-  if (spawnSync('sh', ['-c', 'command -v openssl'], { stdio: 'ignore' }).status !== 0) {
-    console.log('npm test: installing openssl');
-    const apt = 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl';
+  // Host tools the integration tests use: openssl (TLS certificates for the lab Asterisk) and Prometheus
+  // (promtool rule tests; the dashboards' queries run on a real Prometheus).
+  const hostTools = [
+    ['openssl', 'command -v openssl'],
+    ['prometheus', 'test -x /usr/bin/prometheus && test -x /usr/bin/promtool'],
+  ].filter(([, check]) => spawnSync('sh', ['-c', check], { stdio: 'ignore' }).status !== 0);
+  if (hostTools.length > 0) {
+    const names = hostTools.map(([name]) => name).join(' ');
+    console.log(`npm test: installing ${names}`);
+    const apt = `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${names}`;
     if (run('sh', ['-c', apt]) !== 0) {
-      console.error('npm test: could not install openssl (apt-get install openssl)');
+      console.error(`npm test: could not install ${names} (apt-get install ${names})`);
       process.exit(1);
     }
   }

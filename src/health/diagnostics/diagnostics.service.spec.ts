@@ -2,6 +2,7 @@ import type { PbxpulseConfig } from '../../config/config.types';
 import { EventBus } from '../../events/event-bus';
 import type { PjsipShowService } from '../pjsip/pjsip-show.service';
 import { DiagnosticsService } from './diagnostics.service';
+import { expectEventually } from '../../../test/support/expect-eventually';
 
 /** A PjsipShowService double for one endpoint whose AOR is misnamed. */
 function fakePjsip(): { calls: () => number; service: PjsipShowService } {
@@ -69,6 +70,30 @@ describe('DiagnosticsService', () => {
     });
     await svc.refresh('pbx1');
     expect(pjsip.calls()).toBeGreaterThan(after);
+    svc.onModuleDestroy();
+  });
+
+  it('a refresh asked for during a computation runs once more after it, shared by every such request', async () => {
+    const pjsip = fakePjsip();
+    const gates: Array<() => void> = [];
+    const details = pjsip.service.allEndpointDetails.bind(pjsip.service);
+    pjsip.service.allEndpointDetails = (node: string) =>
+      new Promise<void>((resolve) => gates.push(resolve)).then(() => details(node));
+    const bus = new EventBus();
+    const svc = new DiagnosticsService(config, pjsip.service, bus);
+    const first = svc.refresh('pbx1');
+    // Asterisk restarted while the first diagnosis was reading it: the resync must not be absorbed.
+    bus.publish({ type: 'state.resynced', node: 'pbx1', link: 'ami', counts: {}, ts: 0, source: 'ami' });
+    const second = svc.refresh('pbx1');
+    const third = svc.refresh('pbx1');
+    expect(second).toBe(third);
+    expect(second).not.toBe(first);
+    gates.shift()?.();
+    await first;
+    await expectEventually(() => expect(gates).toHaveLength(1));
+    gates.shift()?.();
+    await second;
+    expect(pjsip.calls()).toBe(2);
     svc.onModuleDestroy();
   });
 

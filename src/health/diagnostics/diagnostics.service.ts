@@ -34,6 +34,8 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
   private readonly logger = new Logger(DiagnosticsService.name);
   private readonly cache = new Map<string, DiagnosticsResult>();
   private readonly inFlight = new Map<string, Promise<DiagnosticsResult>>();
+  /** The computation to run after the in-flight one, per node. */
+  private readonly queued = new Map<string, Promise<DiagnosticsResult>>();
   private readonly lastError = new Map<string, string>();
   private readonly unsubscribe: () => void;
   private timer: NodeJS.Timeout | undefined;
@@ -76,10 +78,26 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
     return this.cache.get(node) ?? this.refresh(node);
   }
 
-  /** Recompute now (concurrent callers share one computation). */
+  /**
+   * Recompute now. A request made while a computation runs gets one more computation after it (shared by
+   * every such request): the running one may have read Asterisk before the change that asked for the
+   * refresh (a reconnect to a restarted Asterisk, a reload).
+   */
   refresh(node: string): Promise<DiagnosticsResult> {
     const running = this.inFlight.get(node);
-    if (running) return running;
+    if (running) {
+      let next = this.queued.get(node);
+      if (!next) {
+        next = running
+          .catch(() => undefined)
+          .then(() => {
+            this.queued.delete(node);
+            return this.refresh(node);
+          });
+        this.queued.set(node, next);
+      }
+      return next;
+    }
     const p = this.compute(node)
       .then((result) => {
         this.cache.set(node, result);
