@@ -1,13 +1,18 @@
 #!/usr/bin/env node
 // `npm run demo`: sandbox Asterisk up, pbxpulse built and started against it (sandbox/pbxpulse.yaml),
-// the URLs printed. Ctrl-C stops pbxpulse; `npm run sandbox -- down` stops Asterisk.
+// real SIP traffic, and (when Debian's `prometheus` is installed) a local Prometheus scraping pbxpulse with
+// the alert rules loaded; the URLs printed. Ctrl-C stops pbxpulse and Prometheus; `npm run sandbox -- down`
+// stops Asterisk.
 import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const config = join(root, 'sandbox', 'pbxpulse.yaml');
 const base = 'http://127.0.0.1:9630';
+const prometheusBin = '/usr/bin/prometheus';
+const prometheusBase = 'http://127.0.0.1:9090';
 
 function step(title, cmd, args) {
   console.log(`\n== ${title}`);
@@ -32,8 +37,55 @@ const daemon = spawn(process.execPath, [join(root, 'dist', 'main.js'), '--config
   cwd: root,
   stdio: 'inherit',
 });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => daemon.kill('SIGTERM'));
-daemon.on('exit', (code) => process.exit(code ?? 0));
+
+/** A Prometheus on 127.0.0.1:9090 scraping pbxpulse every 5 s with the alert rules, or null if not installed. */
+function startPrometheus() {
+  if (!existsSync(prometheusBin)) return null;
+  const dir = join(root, 'test-output', 'demo-prometheus');
+  mkdirSync(dir, { recursive: true });
+  const configFile = join(dir, 'prometheus.yml');
+  const rules = join(root, 'deploy', 'prometheus', 'pbxpulse-alerts.yml');
+  writeFileSync(
+    configFile,
+    [
+      'global: { scrape_interval: 5s, evaluation_interval: 5s }',
+      `rule_files: [${JSON.stringify(rules)}]`,
+      'scrape_configs:',
+      '  - job_name: pbxpulse',
+      '    static_configs: [{ targets: ["127.0.0.1:9630"] }]',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(
+    prometheusBin,
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      '--web.listen-address=127.0.0.1:9090',
+      '--log.level=warn',
+    ],
+    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  child.on('exit', (code, signal) => {
+    if (!stopping) console.error(`demo: prometheus exited (${code ?? signal}); is port 9090 taken?`);
+  });
+  return child;
+}
+
+let stopping = false;
+const prometheus = startPrometheus();
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    stopping = true;
+    prometheus?.kill('SIGTERM');
+    daemon.kill('SIGTERM');
+  });
+}
+daemon.on('exit', (code) => {
+  stopping = true;
+  prometheus?.kill('SIGTERM');
+  process.exit(code ?? 0);
+});
 
 const deadline = Date.now() + 30_000;
 for (;;) {
@@ -61,8 +113,20 @@ const traffic = spawnSync(
 );
 if (traffic.status !== 0) console.error('demo: the traffic generator failed; pbxpulse keeps running');
 
+const prometheusLines = prometheus
+  ? [
+      `  Prometheus (scrapes pbxpulse, alert rules loaded): ${prometheusBase}`,
+      `    alerts: ${prometheusBase}/alerts   targets: ${prometheusBase}/targets`,
+    ]
+  : [
+      '  (no local Prometheus: `apt-get install prometheus`, then run the demo again, to get one with the alerts)',
+    ];
+
 console.log(`
-pbxpulse is watching the sandbox Asterisk. Try:
+pbxpulse is watching the sandbox Asterisk.
+  Live board: ${base}/
+${prometheusLines.join('\n')}
+Try:
   curl -s ${base}/api/v1/nodes
   curl -s ${base}/api/v1/alerts                              # the 401 loop on 2001, the AOR-not-found on 1002
   curl -s ${base}/api/v1/nodes/sandbox/endpoints/1002        # why 1002 cannot register, and the fix
@@ -72,5 +136,5 @@ pbxpulse is watching the sandbox Asterisk. Try:
   curl -s ${base}/metrics | grep ^pbxpulse_
   curl -s ${base}/health/ready
   WebSocket stream: ws://127.0.0.1:9630/ws (README: "WebSocket stream")
-Ctrl-C stops pbxpulse; \`npm run sandbox -- down\` stops the sandbox Asterisk.
+Ctrl-C stops pbxpulse${prometheus ? ' and Prometheus' : ''}; \`npm run sandbox -- down\` stops the sandbox Asterisk.
 `);

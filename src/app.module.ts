@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { AmiModule } from './ami/ami.module';
 import { ApiModule } from './api/api.module';
 import { AriModule } from './ari/ari.module';
+import { BoardModule } from './board/board.module';
 import { CallsModule } from './state/calls/calls.module';
 import { ConfigModule } from './config/config.module';
 import { ControlModule } from './control/control.module';
@@ -35,6 +36,7 @@ export class AppModule {
         DiagnosticsModule,
         GatewayModule,
         ControlModule,
+        BoardModule,
       ],
     };
   }

@@ -1,0 +1,6 @@
+import { Module } from '@nestjs/common';
+import { BoardController } from './board.controller';
+
+/** The built-in live board at `GET /`: a static page that reads the REST API and `/ws` like any viewer. */
+@Module({ controllers: [BoardController] })
+export class BoardModule {}

@@ -1,0 +1,161 @@
+/**
+ * The live board (`GET /`) in headless Chromium against a daemon watching the real sandbox Asterisk:
+ * token prompt, node status, a real call appearing and ending, an AOR-not-found alert provoked by a
+ * real REGISTER, the AOR_NAME_MISMATCH finding with its remedy, the endpoint filter, and the
+ * "disconnected" state once the daemon is gone. Leaves a screenshot in test-output/board.png.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { sandboxNodeYaml, startDaemon, type TestDaemon } from '../support/daemon';
+import { expectEventually } from '../support/expect-eventually';
+import { SANDBOX, sandboxUp } from '../support/sandbox';
+import { SipUdpClient } from '../support/sip/sip-udp-client';
+import { CHROMIUM_PATH, ensureChromium } from '../support/webrtc/browser';
+
+jest.setTimeout(60_000);
+
+const VIEWER = 'board-int-viewer-7f3a9c';
+const PLAIN = SANDBOX.endpoints.plainPhone; // 2002
+const AOR_MISMATCH = SANDBOX.endpoints.aorMismatch; // 1002
+const SCREENSHOT = path.join(__dirname, '..', '..', 'test-output', 'board.png');
+
+/** Launch flags that work on this machine (see test/support/webrtc/browser.ts); no media needed here. */
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+describe('the live board in a browser', () => {
+  let daemon: TestDaemon | undefined;
+  let browser: BrowserContext | undefined;
+  let page: Page;
+  let profile: string;
+  const pageErrors: string[] = [];
+  const phones: SipUdpClient[] = [];
+
+  beforeAll(async () => {
+    await sandboxUp();
+    await ensureChromium();
+    daemon = await startDaemon(sandboxNodeYaml('pbx1'), `auth: { viewerToken: "${VIEWER}" }`);
+    const { chromium } = await import('playwright-core');
+    profile = await mkdtemp(path.join(os.tmpdir(), 'pbxpulse-board-'));
+    // A fresh profile per run (launchPersistentContext owns the --user-data-dir flag).
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM_PATH,
+      headless: true,
+      args: FLAGS,
+      viewport: { width: 1440, height: 900 },
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  });
+
+  afterAll(async () => {
+    for (const p of phones.splice(0)) await p.close({ graceful: false });
+    await browser?.close();
+    await daemon?.close();
+    if (profile) await rm(profile, { recursive: true, force: true });
+  });
+
+  it('asks for the viewer token, then shows node pbx1 up over the live stream', async () => {
+    await page.goto(`${daemon!.url}/`);
+    await page.getByTestId('token-panel').waitFor({ state: 'visible' });
+    await expectEventually(async () =>
+      expect(await page.getByTestId('ws-status').getAttribute('data-state')).toBe('locked'),
+    );
+    // A wrong token: the API answers 401 and the prompt comes back saying so.
+    await page.getByTestId('token-input').fill('not-the-token');
+    await page.getByTestId('token-submit').click();
+    await expectEventually(async () =>
+      expect(await page.getByTestId('token-panel').textContent()).toContain('The token was refused'),
+    );
+    await page.getByTestId('token-input').fill(VIEWER);
+    await page.getByTestId('token-submit').click();
+
+    await page.getByTestId('token-panel').waitFor({ state: 'hidden' });
+    const node = page.locator('[data-testid=node-row][data-node=pbx1]');
+    await expectEventually(async () => {
+      expect(await page.getByTestId('ws-status').getAttribute('data-state')).toBe('live');
+      expect(await node.getByTestId('node-ami').textContent()).toBe('up');
+      expect(await node.getByTestId('node-ari').textContent()).toBe('up');
+      expect(await node.getByTestId('node-version').textContent()).toMatch(/^\d+\./);
+    }, 15_000);
+    // The token is kept for the tab, and never in the URL of the page itself.
+    expect(await page.evaluate("sessionStorage.getItem('pbxpulse.token')")).toBe(VIEWER);
+    expect(page.url()).not.toContain(VIEWER);
+  });
+
+  it('shows the AOR-not-found alert of a real REGISTER and the AOR_NAME_MISMATCH finding with its remedy', async () => {
+    const phone = await SipUdpClient.open();
+    phones.push(phone);
+    const res = await phone.register({ user: AOR_MISMATCH.name, password: AOR_MISMATCH.password });
+    expect(res.status).toBe(404);
+
+    const alert = page.locator(
+      `[data-testid=alert-row][data-alert-type=aor_not_found][data-endpoint="1002"]`,
+    );
+    await alert.waitFor({ state: 'visible' });
+    expect(await alert.getByTestId('alert-message').textContent()).toContain('aors=1002-aor');
+    expect(await alert.getByTestId('alert-remedy').textContent()).toContain('[1002-aor]');
+
+    const finding = page.locator(
+      '[data-testid=finding-row][data-code=AOR_NAME_MISMATCH][data-object="1002"]',
+    );
+    await finding.waitFor({ state: 'visible' });
+    expect(await finding.getByTestId('finding-remedy').textContent()).toContain(
+      'rename the AOR section [1002-aor] to [1002]',
+    );
+
+    // The text filter narrows the endpoint list.
+    await page.getByTestId('endpoint-filter').fill('1002');
+    await expectEventually(async () =>
+      expect(
+        await page.getByTestId('endpoint-row').evaluateAll((rows) => rows.map((r) => r.dataset.endpoint)),
+      ).toEqual(['1002']),
+    );
+    await page.getByTestId('endpoint-filter').fill('');
+  });
+
+  it('a real call appears in the active calls and disappears after the hangup', async () => {
+    const phone = await SipUdpClient.open();
+    phones.push(phone);
+    expect((await phone.register({ user: PLAIN.name, password: PLAIN.password })).status).toBe(200);
+    await expectEventually(async () =>
+      expect(
+        await page
+          .locator(`[data-testid=endpoint-row][data-endpoint="${PLAIN.name}"]`)
+          .getAttribute('data-registered'),
+      ).toBe('true'),
+    );
+
+    const call = await phone.call(SANDBOX.extensions.echo, { sendRtp: true });
+    expect(call.state).toBe('answered');
+    const row = page.locator('[data-testid=call-row]', {
+      hasText: `${PLAIN.name} → ${SANDBOX.extensions.echo}`,
+    });
+    await row.waitFor({ state: 'visible' });
+    await expectEventually(async () => expect(await row.getByTestId('call-state').textContent()).toBe('up'));
+
+    await mkdir(path.dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    await call.hangup();
+    await row.waitFor({ state: 'detached' });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('shows "disconnected" when the daemon goes away', async () => {
+    await daemon!.close();
+    daemon = undefined;
+    await page.getByTestId('disconnected-banner').waitFor({ state: 'visible' });
+    expect(await page.getByTestId('ws-status').getAttribute('data-state')).toBe('disconnected');
+  });
+});
