@@ -55,7 +55,13 @@ describe('registrations against the sandbox Asterisk', () => {
       'connections: { reconnectInitialDelayMs: 100, reconnectMaxDelayMs: 500 }',
     );
     await expectEventually(() => expect(resyncedCount()).toBe(1), 10_000);
-  });
+    // These tests watch 2002 go from unregistered to registered: a contact another test file left behind
+    // (a client that vanished without unREGISTER) must expire first (it lives at most its 60 s expiry).
+    await expectEventually(
+      async () => expect((await detail('2002')).endpoint.registered).toBe(false),
+      70_000,
+    );
+  }, 90_000);
 
   afterEach(async () => {
     await Promise.allSettled(clients.splice(0).map((c) => c.close()));
