@@ -4,7 +4,7 @@
 // the alert rules loaded; the URLs printed. Ctrl-C stops pbxpulse and Prometheus; `npm run sandbox -- down`
 // stops Asterisk.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,6 +42,8 @@ const daemon = spawn(process.execPath, [join(root, 'dist', 'main.js'), '--config
 function startPrometheus() {
   if (!existsSync(prometheusBin)) return null;
   const dir = join(root, 'test-output', 'demo-prometheus');
+  // A fresh TSDB each run: samples of an earlier run would satisfy the wait below before any scrape.
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const configFile = join(dir, 'prometheus.yml');
   const rules = join(root, 'deploy', 'prometheus', 'pbxpulse-alerts.yml');
@@ -100,6 +102,27 @@ for (;;) {
     break;
   }
   await new Promise((r) => setTimeout(r, 250));
+}
+
+// Prometheus must have scraped the zero-valued series once before the traffic, or increase() sees no
+// increase from a counter whose first sample is already 1 (and PbxpulseAorNotFound would not fire).
+if (prometheus) {
+  const until = Date.now() + 20_000;
+  // The per-endpoint series appear after pbxpulse's first resync; one scrape of them is what counts.
+  const query = `${prometheusBase}/api/v1/query?query=${encodeURIComponent('pbxpulse_aor_not_found_total')}`;
+  for (;;) {
+    try {
+      const body = await (await fetch(query)).json();
+      if (body.data?.result?.length > 0) break;
+    } catch {
+      // Prometheus not listening yet.
+    }
+    if (Date.now() > until) {
+      console.error('demo: Prometheus has not scraped pbxpulse within 20 s; sending the traffic anyway');
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }
 
 console.log('\n== real SIP traffic (a 401 loop, an AOR-not-found, unknown accounts, a short call)');
