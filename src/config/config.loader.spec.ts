@@ -431,7 +431,8 @@ nodes:
       ['not a url', 'expected an http(s) URL like http://127.0.0.1:8088, got "not a url"'],
       [
         'http://h:8088/ari?x=1',
-        'expected an http(s) URL like http://127.0.0.1:8088 (no query or fragment), got "http://h:8088/ari?x=1"',
+        // A query may carry credentials (ari-client's api_key=user:pass): not echoed.
+        'expected an http(s) URL like http://127.0.0.1:8088 (no query or fragment)',
       ],
       [
         'http://ops:hunter2@h:8088',
@@ -653,6 +654,26 @@ nodes:
         reason: 'invalid escape sequence in a double-quoted string (use single quotes to keep backslashes)',
       });
       expect(String(error)).not.toMatch(/hunter2|qXYZ/);
+    });
+
+    it('does not quote an ARI URL carrying an api_key query (how ari-client takes credentials)', () => {
+      const error = caught(() =>
+        load(
+          doc({ ari: { url: 'http://h:8088/ari?api_key=ops:hunter2-ari', username: 'u', password: 'p' } }),
+        ),
+      );
+      expect((error as ConfigError).problems).toEqual([
+        'nodes[0].ari.url: expected an http(s) URL like http://127.0.0.1:8088 (no query or fragment)',
+      ]);
+      expectNoSecret(error);
+    });
+
+    it('does not quote an unquoted secret that starts with * (read as a YAML alias)', () => {
+      const error = caught(() => load(`${MINIMAL}auth:\n  adminToken: *hunter2-admin\n`));
+      expect(error).toBeInstanceOf(ConfigSyntaxError);
+      expect(error).toMatchObject({ position: { line: expect.any(Number) as number } });
+      expect(String(error)).toContain('quote the value');
+      expect(`${String(error)}\n${JSON.stringify(error)}`).not.toContain('hunter2');
     });
 
     it('does not quote the source line of a YAML syntax error', () => {

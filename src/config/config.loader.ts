@@ -14,7 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { type Alias, type Document, LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
 import { ConfigError, ConfigSourceError, ConfigSyntaxError } from './config.errors';
 import type {
   AmiEndpointConfig,
@@ -152,8 +152,18 @@ export function parseConfig(text: string, options: ParseConfigOptions): Pbxpulse
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 100 });
-  } catch (error) {
-    throw new ConfigSyntaxError(options.source, error instanceof Error ? error.message : String(error));
+  } catch {
+    // The library's message names the alias, and an unquoted secret starting with `*` is parsed as
+    // one: never repeat it, point at it.
+    const alias = firstUnresolvedAlias(doc);
+    const reason =
+      'a value starts with * (read as a YAML alias to an anchor that does not exist) or an alias is ' +
+      'used too often; quote the value, e.g. secret: "*abc"';
+    if (alias?.range) {
+      const { line, col } = lineCounter.linePos(alias.range[0]);
+      throw new ConfigSyntaxError(options.source, reason, { line, column: col });
+    }
+    throw new ConfigSyntaxError(options.source, reason);
   }
   return validateDocument(raw, options);
 }
@@ -428,8 +438,9 @@ class Validator {
     });
     if (url === undefined) return undefined;
     const expected = 'expected an http(s) URL like http://127.0.0.1:8088';
-    // A URL with '@' probably carries credentials: never echo it.
-    const got = url.value.includes('@') ? '' : `, got ${describeText(url)}`;
+    // Credentials can hide in a URL (`user:pass@`, `?api_key=user:pass` as ari-client takes them, a
+    // fragment): echo the value only when it has none of these.
+    const got = /[@?#]/.test(url.value) ? '' : `, got ${describeText(url)}`;
     let parsed: URL;
     try {
       parsed = new URL(url.value);
@@ -757,6 +768,19 @@ function describeReadError(error: unknown): string {
 }
 
 /** yaml's message, minus the few that quote source text (a bad escape could sit inside a secret). */
+/** The first alias whose anchor does not exist (`secret: *abc` unquoted). */
+function firstUnresolvedAlias(doc: Document): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.resolve(doc) !== undefined) return undefined;
+      found = node;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
 function syntaxReason(error: YAMLError): string {
   if (error.code === 'MULTIPLE_DOCS') return 'the file must hold a single YAML document';
   if (error.code === 'BAD_DQ_ESCAPE') {
