@@ -1,7 +1,10 @@
 /**
- * Real SIP traffic against the sandbox Asterisk, once, for `npm run demo`: a 401 loop (wrong password
- * on 2001), an AOR-not-found (1002), a few unknown accounts, a good registration (2002) and a short
- * Echo call with RTP. Compiled with the SIP test clients (tsconfig.scripts.json).
+ * Real SIP traffic against the sandbox Asterisk for `npm run demo`: a 401 loop (wrong password on 2001),
+ * an AOR-not-found (1002), a few unknown accounts, a good registration (2002) and a short Echo call with
+ * RTP. With `--continuous` it then goes on until SIGTERM: a wrong-password REGISTER of 2001 every 20 s
+ * (the loop stays active, so PbxpulseAuthLoop fires after its 2 minutes) and a 20 s Echo call from 2002
+ * every minute (calls to watch on the board and /ws). Compiled with the SIP test clients
+ * (tsconfig.scripts.json).
  */
 import { SipUdpClient } from '../test/support/sip/sip-udp-client';
 
@@ -32,7 +35,46 @@ async function main(): Promise<void> {
   await desk.close({ graceful: false });
 }
 
-main().catch((err: Error) => {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function continuous(): Promise<void> {
+  let stopping = false;
+  const stopped = new Promise<void>((resolve) => {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        stopping = true;
+        resolve();
+      });
+    }
+  });
+  const pause = (ms: number) => Promise.race([sleep(ms), stopped]);
+  const loop = await SipUdpClient.open();
+  const desk = await SipUdpClient.open();
+  await desk.register({ user: '2002', password: 'pw2002-sandbox', expires: 3600 });
+  console.log(
+    'demo traffic: continuing (a wrong 2001 password every 20 s, a 20 s call from 2002 every minute)',
+  );
+  const keepLooping = (async () => {
+    while (!stopping) {
+      await loop.register({ user: '2001', password: 'not-the-password' }).catch(() => undefined);
+      await pause(20_000);
+    }
+  })();
+  const keepCalling = (async () => {
+    while (!stopping) {
+      await pause(40_000);
+      if (stopping) break;
+      const call = await desk.call('600', { sendRtp: true }).catch(() => undefined);
+      await pause(20_000);
+      await call?.hangup().catch(() => undefined);
+    }
+  })();
+  await Promise.all([keepLooping, keepCalling]);
+  await Promise.allSettled([loop.close({ graceful: false }), desk.close({ graceful: false })]);
+}
+
+const run = process.argv.includes('--continuous') ? continuous : main;
+run().catch((err: Error) => {
   console.error(`demo traffic failed: ${err.message}`);
   process.exit(1);
 });

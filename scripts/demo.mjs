@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // `npm run demo`: sandbox Asterisk up, pbxpulse built and started against it (sandbox/pbxpulse.yaml),
-// real SIP traffic, and (when Debian's `prometheus` is installed) a local Prometheus scraping pbxpulse with
-// the alert rules loaded; the URLs printed. Ctrl-C stops pbxpulse and Prometheus; `npm run sandbox -- down`
-// stops Asterisk.
+// real SIP traffic (a one-shot scenario, then a little continuous traffic), and (when Debian's
+// `prometheus` is installed) a local Prometheus scraping pbxpulse with the alert rules loaded; the URLs
+// printed. Ctrl-C stops pbxpulse, the traffic and Prometheus; `npm run sandbox -- down` stops Asterisk.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,7 +13,21 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const config = join(root, 'sandbox', 'pbxpulse.yaml');
 const base = 'http://127.0.0.1:9630';
 const prometheusBin = '/usr/bin/prometheus';
-const prometheusBase = 'http://127.0.0.1:9090';
+
+/** 9090 if free on 127.0.0.1 (a packaged Prometheus service may hold it), else any free port. */
+async function prometheusPort() {
+  const tryListen = (port) =>
+    new Promise((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(null));
+      server.listen(port, '127.0.0.1', () => {
+        const { port: bound } = server.address();
+        server.close(() => resolve(bound));
+      });
+    });
+  return (await tryListen(9090)) ?? (await tryListen(0));
+}
+const prometheusBase = `http://127.0.0.1:${await prometheusPort()}`;
 
 function step(title, cmd, args) {
   console.log(`\n== ${title}`);
@@ -38,7 +53,7 @@ const daemon = spawn(process.execPath, [join(root, 'dist', 'main.js'), '--config
   stdio: 'inherit',
 });
 
-/** A Prometheus on 127.0.0.1:9090 scraping pbxpulse every 5 s with the alert rules, or null if not installed. */
+/** A Prometheus on 127.0.0.1 scraping pbxpulse every 5 s with the alert rules, or null if not installed. */
 function startPrometheus() {
   if (!existsSync(prometheusBin)) return null;
   const dir = join(root, 'test-output', 'demo-prometheus');
@@ -63,29 +78,36 @@ function startPrometheus() {
     [
       `--config.file=${configFile}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
-      '--web.listen-address=127.0.0.1:9090',
+      `--web.listen-address=${new URL(prometheusBase).host}`,
       '--log.level=warn',
     ],
     { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   child.on('exit', (code, signal) => {
-    if (!stopping) console.error(`demo: prometheus exited (${code ?? signal}); is port 9090 taken?`);
+    prometheusExited = true;
+    if (!stopping) console.error(`demo: prometheus exited (${code ?? signal}); the alerts are not evaluated`);
   });
   return child;
 }
 
 let stopping = false;
+let prometheusExited = false;
 const prometheus = startPrometheus();
+/** The continuous SIP traffic, started once the one-shot scenario has run. */
+let ongoing = null;
+const stopChildren = () => {
+  stopping = true;
+  ongoing?.kill('SIGTERM');
+  prometheus?.kill('SIGTERM');
+};
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
-    stopping = true;
-    prometheus?.kill('SIGTERM');
+    stopChildren();
     daemon.kill('SIGTERM');
   });
 }
 daemon.on('exit', (code) => {
-  stopping = true;
-  prometheus?.kill('SIGTERM');
+  stopChildren();
   process.exit(code ?? 0);
 });
 
@@ -135,15 +157,33 @@ const traffic = spawnSync(
   },
 );
 if (traffic.status !== 0) console.error('demo: the traffic generator failed; pbxpulse keeps running');
+ongoing = spawn(
+  process.execPath,
+  [join(root, 'test-output', 'scripts', 'scripts', 'demo-traffic.js'), '--continuous'],
+  { cwd: root, stdio: 'inherit' },
+);
 
-const prometheusLines = prometheus
+/** Prometheus is ours, up, and has the pbxpulse rules loaded. */
+async function prometheusServing() {
+  if (!prometheus || prometheusExited) return false;
+  try {
+    const body = await (await fetch(`${prometheusBase}/api/v1/rules`)).json();
+    return (body.data?.groups ?? []).some((g) => g.name === 'pbxpulse-registrations');
+  } catch {
+    return false;
+  }
+}
+
+const prometheusLines = (await prometheusServing())
   ? [
       `  Prometheus (scrapes pbxpulse, alert rules loaded): ${prometheusBase}`,
       `    alerts: ${prometheusBase}/alerts   targets: ${prometheusBase}/targets`,
     ]
-  : [
-      '  (no local Prometheus: `apt-get install prometheus`, then run the demo again, to get one with the alerts)',
-    ];
+  : prometheus
+    ? ['  (the local Prometheus did not start: see its error above)']
+    : [
+        '  (no local Prometheus: `apt-get install prometheus`, then run the demo again, to get one with the alerts)',
+      ];
 
 console.log(`
 pbxpulse is watching the sandbox Asterisk.
@@ -158,6 +198,7 @@ Try:
   curl -s ${base}/api/v1/nodes/sandbox/unknown-accounts
   curl -s ${base}/metrics | grep ^pbxpulse_
   curl -s ${base}/health/ready
-  WebSocket stream: ws://127.0.0.1:9630/ws (README: "WebSocket stream")
-Ctrl-C stops pbxpulse${prometheus ? ' and Prometheus' : ''}; \`npm run sandbox -- down\` stops the sandbox Asterisk.
+  WebSocket stream: ws://127.0.0.1:9630/ws (README: "WebSocket stream"); a 20 s Echo call from 2002
+    starts every minute, and 2001 keeps sending a wrong password every 20 s (the 401 loop stays active).
+Ctrl-C stops pbxpulse, the traffic${prometheus ? ' and Prometheus' : ''}; \`npm run sandbox -- down\` stops the sandbox Asterisk.
 `);

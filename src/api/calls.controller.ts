@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { BadRequestError } from '../common/errors';
-import { CallStore } from '../state/calls/call.store';
+import { CallStore, DEFAULT_RECENT_CALLS } from '../state/calls/call.store';
 import type { CallView, EndedCallView } from '../state/calls/call.views';
 import { NodeStateStore } from '../state/node-state.store';
 import { requireNode } from './node-param';
@@ -14,9 +14,9 @@ export interface RecentCallsResponse {
   calls: EndedCallView[];
 }
 
-/** Default and ceiling of `?limit=` on `/calls/recent`. */
+/** Default and ceiling of `?limit=` on `/calls/recent` (the ceiling is what the store keeps). */
 export const RECENT_DEFAULT_LIMIT = 50;
-export const RECENT_MAX_LIMIT = 1000;
+export const RECENT_MAX_LIMIT = DEFAULT_RECENT_CALLS;
 
 @Controller('api/v1/nodes/:node/calls')
 @UseGuards(ViewerGuard)
