@@ -27,6 +27,11 @@ import {
 interface Client {
   ws: WebSocket;
   alive: boolean;
+  /**
+   * Unsent bytes that don't count against `gateway.maxBufferedBytes`: what is left of snapshots and
+   * replays, estimated as what they added to the buffer, shrunk to the lowest level seen since.
+   */
+  exempt: number;
   nodes?: ReadonlySet<string>;
   topics?: ReadonlySet<Topic>;
 }
@@ -34,10 +39,15 @@ interface Client {
 /** Why a client was dropped: the `reason` label of `pbxpulse_gateway_clients_dropped_total`. */
 export type DropReason = 'slow' | 'heartbeat';
 
+type SendMode = 'budgeted' | 'bulk';
+
 /**
  * `/ws`: a snapshot, then ordered deltas, for every viewer. Transport only: the hub orders and buffers,
- * the stores produce. A client that stops reading is closed with 1013 once its unsent data passes
- * `gateway.maxBufferedBytes`, so memory stays bounded and the others are not held back.
+ * the stores produce. A client that stops reading is closed with 1013 once the deltas it has not taken
+ * pass `gateway.maxBufferedBytes`, so memory stays bounded and the others are not held back. A snapshot
+ * or replay is as big as the state, not a sign of a slow client, so it is left out of that budget; a
+ * client that never drains it is still dropped by the delta budget or, not answering pings queued
+ * behind it, by the heartbeat.
  */
 @WebSocketGateway({ path: '/ws' })
 export class LiveGateway
@@ -83,7 +93,7 @@ export class LiveGateway
         return;
       }
     }
-    const client: Client = { ws, alive: true };
+    const client: Client = { ws, alive: true, exempt: 0 };
     this.clients.add(client);
     ws.on('close', () => this.clients.delete(client));
     ws.on('pong', () => (client.alive = true));
@@ -101,7 +111,7 @@ export class LiveGateway
     const since = url.searchParams.get('since');
     const replay = since !== null && /^\d+$/.test(since) ? this.hub.since(Number(since)) : undefined;
     if (replay && !replay.some((d) => d.type === 'state.resynced')) {
-      for (const d of replay) this.sendDelta(client, d, JSON.stringify(d));
+      for (const d of replay) this.sendDelta(client, d, JSON.stringify(d), 'bulk');
     } else {
       this.sendSnapshot(client);
     }
@@ -155,11 +165,11 @@ export class LiveGateway
     }
   }
 
-  private sendDelta(client: Client, delta: Delta, text: string): void {
+  private sendDelta(client: Client, delta: Delta, text: string, mode: SendMode = 'budgeted'): void {
     if (client.nodes && !client.nodes.has(delta.node)) return;
     const topic = DELTA_TOPIC[delta.type];
     if (client.topics && topic !== 'system' && !client.topics.has(topic)) return;
-    this.send(client, text);
+    this.send(client, text, mode);
   }
 
   private sendSnapshot(client: Client): void {
@@ -176,14 +186,25 @@ export class LiveGateway
       endpoints: want('registrations') ? byNode(snap.endpoints) : [],
       alerts: want('alerts') ? byNode(snap.alerts) : [],
     };
-    this.send(client, JSON.stringify(filtered));
+    this.send(client, JSON.stringify(filtered), 'bulk');
   }
 
-  private send(client: Client, text: string): void {
+  /**
+   * `budgeted` writes (deltas, replies) count against `maxBufferedBytes`; `bulk` writes (a snapshot,
+   * a replay) don't: what they add to the buffer becomes exempt, and the deltas queued behind them
+   * are still measured from there.
+   */
+  private send(client: Client, text: string, mode: SendMode = 'budgeted'): void {
     const ws = client.ws;
     if (ws.readyState !== WebSocket.OPEN) return;
+    const before = ws.bufferedAmount;
+    // Never more exempt than is unsent: a client draining a snapshot may queue deltas in its place,
+    // so its unsent data stays within the snapshot's size plus the budget.
+    client.exempt = Math.min(client.exempt, before);
     ws.send(text);
-    if (ws.bufferedAmount > this.config.gateway.maxBufferedBytes) this.drop(client, 'slow');
+    if (mode === 'bulk') client.exempt += Math.max(0, ws.bufferedAmount - before);
+    else if (ws.bufferedAmount - client.exempt > this.config.gateway.maxBufferedBytes)
+      this.drop(client, 'slow');
   }
 
   private drop(client: Client, reason: DropReason): void {

@@ -6,18 +6,21 @@ import { AppModule } from '../../src/app.module';
 import { parseConfig } from '../../src/config/config.loader';
 import { EventBus } from '../../src/events/event-bus';
 import { GatewayHub } from '../../src/gateway/gateway.hub';
+import { LiveGateway } from '../../src/gateway/live.gateway';
 import { expectEventually } from '../support/expect-eventually';
 
 /** A WebSocket client that records every JSON message. */
 class TestClient {
   readonly messages: any[] = [];
   closeCode?: number;
+  pings = 0;
   readonly ws: WebSocket;
   readonly opened: Promise<void>;
-  constructor(url: string, headers: Record<string, string> = {}) {
-    this.ws = new WebSocket(url, { headers });
+  constructor(url: string, headers: Record<string, string> = {}, autoPong = true) {
+    this.ws = new WebSocket(url, { headers, autoPong });
     this.ws.on('message', (d: Buffer) => this.messages.push(JSON.parse(d.toString())));
     this.ws.on('close', (code) => (this.closeCode = code));
+    this.ws.on('ping', () => (this.pings += 1));
     this.ws.on('error', () => undefined);
     this.opened = new Promise((resolve) => this.ws.once('open', () => resolve()));
   }
@@ -55,8 +58,8 @@ async function startApp(
 describe('WebSocket gateway /ws', () => {
   let ctx: Awaited<ReturnType<typeof startApp>>;
   const clients: TestClient[] = [];
-  const client = (path = '', headers: Record<string, string> = {}) => {
-    const c = new TestClient(ctx.url + path, headers);
+  const client = (path = '', headers: Record<string, string> = {}, autoPong = true) => {
+    const c = new TestClient(ctx.url + path, headers, autoPong);
     clients.push(c);
     return c;
   };
@@ -138,6 +141,95 @@ describe('WebSocket gateway /ws', () => {
     expect(reader.closeCode).toBeUndefined();
     (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
     await expectEventually(() => expect(slow.closeCode).toBeDefined());
+  });
+
+  it('a snapshot larger than the send budget is delivered; a client that stops reading deltas is still dropped', async () => {
+    ctx = await startApp('gateway: { maxBufferedBytes: 65536 }');
+    // ~6 MB of endpoints: far more than the budget and than the kernel takes in one write.
+    const endpoints = Array.from({ length: 6000 }, (_, i) => ({
+      node: 'a',
+      id: `ep${i}`,
+      note: 'x'.repeat(1000),
+    }));
+    ctx.hub.contribute('endpoints', () => endpoints);
+    const metricsUrl = ctx.url.replace('ws:', 'http:').replace('/ws', '/metrics');
+    const reader = client();
+    await expectEventually(() => expect(reader.messages.length).toBeGreaterThanOrEqual(2), 10_000);
+    expect(reader.messages.slice(0, 2).map((m) => m.type)).toEqual(['hello', 'snapshot']);
+    expect(reader.messages[1].endpoints).toHaveLength(6000);
+    const gateway = ctx.app.get(LiveGateway);
+    expect(gateway.clientCount).toBe(1);
+    // Every Asterisk reconnect sends everyone a fresh snapshot of the same size.
+    ctx.bus.publish({
+      type: 'state.resynced',
+      node: 'a',
+      link: 'ami',
+      counts: { contacts: 6000 },
+      ts: Date.now(),
+      source: 'ami',
+    });
+    await expectEventually(
+      () => expect(reader.messages.slice(2).map((m) => m.type)).toEqual(['state.resynced', 'snapshot']),
+      10_000,
+    );
+    expect(reader.closeCode).toBeUndefined();
+    expect(gateway.dropped.slow).toBe(0);
+
+    const slow = client();
+    await expectEventually(() => expect(slow.messages.length).toBeGreaterThanOrEqual(2), 10_000);
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const payload = 'x'.repeat(8192);
+    // Until the kernel buffers of the paused client are full and its send buffer passes the budget.
+    for (let i = 0; i < 10_000 && gateway.dropped.slow === 0; i++) {
+      ctx.hub.publish('call.updated', 'a', { i, payload });
+      if (i % 4 === 3) await new Promise((r) => setTimeout(r, 1));
+    }
+    const last = ctx.hub.currentSeq;
+    await expectEventually(() => expect(reader.deltas().some((d) => d.seq === last)).toBe(true), 20_000);
+    await expectEventually(async () => {
+      const metrics = await (await fetch(metricsUrl)).text();
+      expect(metrics).toContain('pbxpulse_gateway_clients_dropped_total{reason="slow"} 1');
+      expect(metrics).toContain('pbxpulse_gateway_clients 1');
+    });
+    expect(reader.closeCode).toBeUndefined();
+    (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    await expectEventually(() => expect(slow.closeCode).toBe(1013), 10_000);
+  });
+
+  it('a ?since replay larger than the send budget is delivered in full', async () => {
+    ctx = await startApp('gateway: { maxBufferedBytes: 65536 }');
+    const payload = 'x'.repeat(8192);
+    const base = ctx.hub.currentSeq;
+    // ~8 MB of missed deltas, all still in the replay buffer.
+    for (let i = 0; i < 1000; i++) ctx.hub.publish('alert.raised', 'a', { i, payload });
+    const resumed = client(`?since=${base}`);
+    const alerts = () => resumed.deltas().filter((d) => d.type === 'alert.raised');
+    await expectEventually(() => expect(alerts()).toHaveLength(1000), 10_000);
+    expect(resumed.messages[0].type).toBe('hello');
+    expect(alerts().map((d) => d.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => base + i + 1));
+    expect(ctx.app.get(LiveGateway).clientCount).toBe(1);
+    expect(ctx.app.get(LiveGateway).dropped.slow).toBe(0);
+    expect(resumed.closeCode).toBeUndefined();
+  });
+
+  it('a client that does not answer pings is terminated and counted; one that answers stays', async () => {
+    ctx = await startApp('gateway: { heartbeatIntervalMs: 100 }');
+    const live = client();
+    const dead = client('', {}, false);
+    await expectEventually(() => expect(dead.messages.length).toBeGreaterThanOrEqual(2));
+    await expectEventually(() => expect(dead.closeCode).toBeDefined(), 5_000);
+    // It got pings and left them unanswered; it was terminated, so no close frame reached it.
+    expect(dead.pings).toBeGreaterThanOrEqual(1);
+    expect(dead.closeCode).toBe(1006);
+    const metrics = await (await fetch(ctx.url.replace('ws:', 'http:').replace('/ws', '/metrics'))).text();
+    expect(metrics).toContain('pbxpulse_gateway_clients_dropped_total{reason="heartbeat"} 1');
+    expect(metrics).toContain('pbxpulse_gateway_clients_dropped_total{reason="slow"} 0');
+    expect(metrics).toContain('pbxpulse_gateway_clients 1');
+    // Several more heartbeats: the client that answers is never dropped.
+    const pings = live.pings;
+    await expectEventually(() => expect(live.pings).toBeGreaterThanOrEqual(pings + 5));
+    expect(live.closeCode).toBeUndefined();
+    expect(ctx.app.get(LiveGateway).dropped.heartbeat).toBe(1);
   });
 
   it('resumes with ?since from the replay buffer, else sends a snapshot', async () => {

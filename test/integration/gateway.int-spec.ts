@@ -69,6 +69,13 @@ describe('the /ws stream of real calls', () => {
     );
     const ended = viewer.callDeltas('2002').find((d) => d.type === 'call.ended');
     expect(ended.data.classification).toBe('normal');
+    // created → up → ended: the inbound channel is announced ringing (Asterisk's `Ring`) before it is answered.
+    const deltas = viewer.callDeltas('2002');
+    const created = deltas.find((d) => d.type === 'call.updated');
+    const up = deltas.find((d) => d.type === 'call.updated' && d.data.state === 'up');
+    expect(created.data.state).toBe('ring');
+    expect(created.seq).toBeLessThan(up.seq);
+    expect(up.seq).toBeLessThan(ended.seq);
     expect(ended.node).toBe('pbx1');
     const seqs = viewer.messages
       .filter((m) => m.type !== 'snapshot' && typeof m.seq === 'number')
