@@ -7,6 +7,7 @@ import type {
   SipAddress,
   TransportKind,
 } from '../events/pbx-events';
+import { cutAtCodePoint } from '../common/text';
 import type { AmiMessage } from './ami.message';
 
 /** Longest AccountID kept: it can be attacker-controlled and arbitrarily long. */
@@ -196,8 +197,8 @@ function normaliseSecurityEvent(
     node,
     ts,
     source: 'ami' as const,
-    account: (f.AccountID ?? '').slice(0, MAX_ACCOUNT_CHARS),
-    sessionId: f.SessionID?.slice(0, MAX_ACCOUNT_CHARS) || undefined,
+    account: cutAtCodePoint(f.AccountID ?? '', MAX_ACCOUNT_CHARS),
+    sessionId: cutAtCodePoint(f.SessionID ?? '', MAX_ACCOUNT_CHARS) || undefined,
     remote: parseSipAddress(f.RemoteAddress),
     local: parseSipAddress(f.LocalAddress),
     eventTime: f.EventTV || undefined,

@@ -1,4 +1,5 @@
 import type { SecurityEvent, SipAddress } from '../events/pbx-events';
+import { cutAtCodePoint } from '../common/text';
 import { isoTime } from './detection.common';
 
 export type SecurityEventType = SecurityEvent['type'];
@@ -118,7 +119,7 @@ function toRecord(e: SecurityEvent): SecurityEventRecord {
   const record: SecurityEventRecord = {
     time: isoTime(Number.isFinite(e.ts) ? e.ts : 0),
     type: e.type,
-    account: typeof e.account === 'string' ? e.account.slice(0, MAX_ACCOUNT_CHARS) : '',
+    account: typeof e.account === 'string' ? cutAtCodePoint(e.account, MAX_ACCOUNT_CHARS) : '',
     remote: e.remote
       ? { transport: e.remote.transport, address: e.remote.address, port: e.remote.port }
       : null,
