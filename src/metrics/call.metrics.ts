@@ -102,6 +102,27 @@ export class CallMetrics {
         }
       },
     });
+    /**
+     * Calls in which a channel of the endpoint took part, counted once per call (linkedid) and endpoint
+     * as soon as the call counts as started: an Echo call of 2002 adds 1 to 2002, a call 2001 → 2002
+     * adds 1 to each. Zero-initialised for every configured endpoint, so increase() sees the first call.
+     */
+    new Counter({
+      name: 'pbxpulse_endpoint_calls_total',
+      help: 'Calls in which a channel of the endpoint took part (once per call and endpoint).',
+      labelNames: ['node', 'endpoint'],
+      registers: [registry],
+      collect(this: Counter<'node' | 'endpoint'>) {
+        this.reset();
+        for (const node of store.nodeNames()) {
+          const counts = new Map(store.counters(node)?.endpointCalls ?? []);
+          for (const endpoint of knownEndpoints(registrations, node)) {
+            if (!counts.has(endpoint)) counts.set(endpoint, 0);
+          }
+          for (const [endpoint, n] of counts) this.inc({ node, endpoint }, n);
+        }
+      },
+    });
   }
 }
 

@@ -4,9 +4,10 @@
  * an unknown account, a registration, an answered Echo call and an RTP timeout.
  *
  * Every panel query, with its variables substituted the way Grafana would, goes through Prometheus's
- * query_range API and must parse; the panels covering a scenario (SCENARIOS) must have a series with a
- * non-zero value; the template-variable queries must list the node and its endpoints. Every pbxpulse_
- * metric a dashboard or an alert rule names must be in the daemon's /metrics.
+ * query_range API (an instant target through /api/v1/query, as Grafana sends it) and must parse; the
+ * panels covering a scenario (SCENARIOS) must have a series with a non-zero value; the template-variable
+ * queries must list the node and its endpoints. Every pbxpulse_ metric a dashboard or an alert rule names
+ * must be in the daemon's /metrics. The same Prometheus evaluates the alert rules on this traffic.
  *
  * The sandbox is shared: assertions are about series this traffic makes non-zero, never about "only".
  */
@@ -24,6 +25,14 @@ jest.setTimeout(60_000);
 const REPO = path.resolve(__dirname, '..', '..');
 const DASHBOARD_DIR = path.join(REPO, 'deploy', 'grafana', 'dashboards');
 const ALERT_RULES = path.join(REPO, 'deploy', 'prometheus', 'pbxpulse-alerts.yml');
+const DATASOURCE_PROVISIONING = path.join(
+  REPO,
+  'deploy',
+  'grafana',
+  'provisioning',
+  'datasources',
+  'pbxpulse.yml',
+);
 
 const NODE = 'pbx1';
 const ECHO = SANDBOX.extensions.echo;
@@ -37,6 +46,8 @@ type Dashboard = 'pbxpulse-overview' | 'pbxpulse-endpoint';
 interface GrafanaTarget {
   refId: string;
   expr: string;
+  instant?: boolean;
+  range?: boolean;
   datasource?: { type?: string; uid?: string };
 }
 interface GrafanaPanel {
@@ -45,6 +56,7 @@ interface GrafanaPanel {
   title: string;
   description?: string;
   gridPos: { h: number; w: number; x: number; y: number };
+  fieldConfig?: { defaults?: { unit?: string } };
   datasource?: { type?: string; uid?: string };
   targets?: GrafanaTarget[];
   panels?: GrafanaPanel[];
@@ -56,6 +68,7 @@ interface GrafanaVariable {
   definition?: string;
   multi?: boolean;
   includeAll?: boolean;
+  current?: unknown;
 }
 interface GrafanaDashboard {
   id: null;
@@ -135,7 +148,10 @@ const SCENARIOS: Record<Dashboard, Record<string, Expectation[]>> = {
       { scenario: 'REGISTER 1002 → 404', labels: {}, vars: { endpoint: AOR_MISMATCH.name } },
     ],
     'RTP timeouts in range': [{ scenario: 'silent call of 2001', labels: {} }],
-    'Node active calls': [{ scenario: 'Echo call and RTP-timeout call', labels: {} }],
+    'Calls in range': [
+      { scenario: 'silent call of 2001', labels: {} },
+      { scenario: 'Echo call of 2002', labels: {}, vars: { endpoint: PLAIN.name } },
+    ],
     'Registration history': [{ scenario: 'REGISTER 2001', labels: { endpoint: DESK.name } }],
     'Contact RTT history': [
       { scenario: 'REGISTER 2001 (qualify_frequency=30)', labels: { endpoint: DESK.name } },
@@ -157,7 +173,10 @@ const SCENARIOS: Record<Dashboard, Record<string, Expectation[]>> = {
       },
     ],
     'RTP timeouts': [{ scenario: 'silent call of 2001', labels: { endpoint: DESK.name } }],
-    'Node calls': [{ scenario: 'Echo call and RTP-timeout call', labels: {} }],
+    Calls: [
+      { scenario: 'silent call of 2001', labels: {} },
+      { scenario: 'Echo call of 2002', labels: {}, vars: { endpoint: PLAIN.name } },
+    ],
     'Node hangups by classification': [
       { scenario: 'silent call of 2001', labels: { classification: 'rtp_timeout' } },
     ],
@@ -314,13 +333,14 @@ describe('Grafana dashboards against a real Prometheus', () => {
   beforeAll(async () => {
     daemon = await startDaemon(sandboxNodeYaml(NODE));
     await expectEventually(async () => expect((await daemon!.get('/health/ready')).status).toBe(200), 15_000);
-    prom = await startPrometheus({ scrapeUrl: daemon.url, ruleFiles: [] });
+    prom = await startPrometheus({ scrapeUrl: daemon.url, ruleFiles: [ALERT_RULES] });
     windowStart = new Date();
     // The zero-initialised series are scraped before any traffic, so increase() sees the first event.
     await promHas([
       `pbxpulse_registration_failures_total{node="${NODE}",endpoint="<unknown>",reason="unknown_account"} == 0`,
       `pbxpulse_aor_not_found_total{node="${NODE}",endpoint="${AOR_MISMATCH.name}"} == 0`,
       `pbxpulse_rtp_timeouts_total{node="${NODE}",endpoint="${DESK.name}"}`,
+      `pbxpulse_endpoint_calls_total{node="${NODE}",endpoint="${PLAIN.name}"} == 0`,
       `pbxpulse_auth_loop_active{node="${NODE}",endpoint="${DESK.name}"} == 0`,
       `pbxpulse_diagnostic_findings{node="${NODE}"}`,
     ]);
@@ -333,6 +353,8 @@ describe('Grafana dashboards against a real Prometheus', () => {
       `pbxpulse_aor_not_found_total{node="${NODE}",endpoint="${AOR_MISMATCH.name}"} > 0`,
       `pbxpulse_registration_failures_total{node="${NODE}",endpoint="<unknown>",reason="unknown_account"} > 0`,
       `pbxpulse_endpoint_registered{node="${NODE}",endpoint="${PLAIN.name}"} == 1`,
+      `pbxpulse_endpoint_calls_total{node="${NODE}",endpoint="${PLAIN.name}"} > 0`,
+      `pbxpulse_endpoint_calls_total{node="${NODE}",endpoint="${DESK.name}"} > 0`,
     ]);
     windowEnd = new Date(Date.now() + 1000);
   });
@@ -344,6 +366,11 @@ describe('Grafana dashboards against a real Prometheus', () => {
   });
 
   it('are Grafana JSON models with a datasource variable, no node names, and panels mapped to scenarios', () => {
+    const provisioned = (
+      parseYaml(fs.readFileSync(DATASOURCE_PROVISIONING, 'utf8')) as {
+        datasources: Array<{ name: string; uid: string }>;
+      }
+    ).datasources[0];
     expect(dashboards.map((d) => d.file)).toEqual(['pbxpulse-endpoint.json', 'pbxpulse-overview.json']);
     for (const { file, dashboard: d } of dashboards) {
       const uid = d.uid as Dashboard;
@@ -353,7 +380,11 @@ describe('Grafana dashboards against a real Prometheus', () => {
       const text = JSON.stringify(d);
       expect(text).not.toMatch(/pbx1|sandbox|"1002"|"2001"|"2002"/);
       const vars = new Map(d.templating.list.map((v) => [v.name, v]));
-      expect(vars.get('datasource')).toMatchObject({ type: 'datasource', query: 'prometheus' });
+      expect(vars.get('datasource')).toMatchObject({
+        type: 'datasource',
+        query: 'prometheus',
+        current: { text: provisioned.name, value: provisioned.uid },
+      });
       expect(variableQuery(vars.get('node')!)).toBe('label_values(pbxpulse_ami_up, node)');
       if (uid === 'pbxpulse-overview')
         expect(vars.get('node')).toMatchObject({ multi: true, includeAll: true });
@@ -391,6 +422,27 @@ describe('Grafana dashboards against a real Prometheus', () => {
         for (const t of p.targets!) {
           expect(t).toMatchObject({ refId: expect.any(String), expr: expect.stringMatching(/pbxpulse_/) });
           expect(t.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
+          // increase() over $__rate_interval (≥ 4 scrapes) at a shorter step counts each event several
+          // times: rates are per minute (`rate(…) * 60`, unit cpm), event counts only over $__range.
+          const where = { title: p.title, refId: t.refId, expr: t.expr };
+          expect({
+            ...where,
+            increaseOverRateInterval: /increase\([^)]*\[\$__rate_interval\]/.test(t.expr),
+          }).toEqual({ ...where, increaseOverRateInterval: false });
+          // A "… in range" total is one value: Grafana must ask an instant query, not a range of them.
+          if (t.expr.includes('[$__range]')) {
+            expect({ ...where, instant: t.instant, range: t.range }).toEqual({
+              ...where,
+              instant: true,
+              range: false,
+            });
+          }
+          if (/\brate\(.*\) \* 60\b/.test(t.expr)) {
+            expect({ ...where, description: p.description }).toEqual({
+              ...where,
+              description: expect.stringContaining('per minute'),
+            });
+          }
         }
       }
       // Every panel is either proven by a scenario or explicitly parse-only; the map names no ghost.
@@ -412,8 +464,18 @@ describe('Grafana dashboards against a real Prometheus', () => {
       const all: PromSeries[] = [];
       for (const t of p.targets!) {
         const expr = interpolate(t.expr, vars, rangeSeconds);
-        const res = await prom!.queryRange(expr, windowStart, windowEnd, 1);
         queries += 1;
+        if (t.instant === true && t.range === false) {
+          // What Grafana sends for an instant target: /api/v1/query at the end of the time range.
+          const res = await prom!.query(expr, windowEnd);
+          if (res.status !== 'success') {
+            failures.push(`${d} / ${p.title} / ${t.refId}: ${expr}: ${res.errorType}: ${res.error}`);
+            continue;
+          }
+          all.push(...(res.data?.result ?? []).map((s) => ({ metric: s.metric, values: [s.value] })));
+          continue;
+        }
+        const res = await prom!.queryRange(expr, windowStart, windowEnd, 1);
         if (res.status !== 'success') {
           failures.push(`${d} / ${p.title} / ${t.refId}: ${expr}: ${res.errorType}: ${res.error}`);
           continue;
@@ -475,6 +537,15 @@ describe('Grafana dashboards against a real Prometheus', () => {
     );
     expect(failures).toEqual([]);
     expect(proven).toBe(expectations);
+  });
+
+  it('fires PbxpulseAorNotFound for the first 404 of 1002 (the zero-initialised series gives increase() a base)', async () => {
+    await promHas(
+      [
+        `ALERTS{alertname="PbxpulseAorNotFound",node="${NODE}",endpoint="${AOR_MISMATCH.name}",alertstate="firing"}`,
+      ],
+      15_000,
+    );
   });
 
   it('every pbxpulse_ metric named by a dashboard or an alert rule is in /metrics', async () => {

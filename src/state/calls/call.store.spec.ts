@@ -76,6 +76,10 @@ describe('CallStore', () => {
       callsStarted: 2,
       hangups: { normal: 1, busy: 0, no_answer: 0, rejected: 0, failed: 0, rtp_timeout: 1, unknown: 0 },
       rtpTimeouts: new Map([['2001', 1]]),
+      endpointCalls: new Map([
+        ['2002', 1],
+        ['2001', 1],
+      ]),
     });
   });
 

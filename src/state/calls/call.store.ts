@@ -41,6 +41,8 @@ export interface CallCounters {
   hangups: Record<HangupClassification, number>;
   /** RTP timeouts by the endpoint of the channel that timed out. */
   rtpTimeouts: ReadonlyMap<string, number>;
+  /** Calls by PJSIP endpoint: each call counts once for every endpoint one of its channels belongs to. */
+  endpointCalls: ReadonlyMap<string, number>;
 }
 
 interface NodeCalls {
@@ -50,6 +52,9 @@ interface NodeCalls {
   callsStarted: number;
   hangups: Record<HangupClassification, number>;
   rtpTimeouts: Map<string, number>;
+  endpointCalls: Map<string, number>;
+  /** Endpoints already counted in `endpointCalls`, per live call key (dropped when the call ends). */
+  callEndpoints: Map<string, Set<string>>;
 }
 
 type Listener<E> = (event: E) => void;
@@ -94,6 +99,8 @@ export class CallStore implements OnModuleDestroy {
         callsStarted: 0,
         hangups: zeroHangups(),
         rtpTimeouts: new Map(),
+        endpointCalls: new Map(),
+        callEndpoints: new Map(),
       });
     }
     this.unsubscribe = bus.on(CHANNEL_EVENT_TYPES, (e) => this.apply(e));
@@ -161,7 +168,12 @@ export class CallStore implements OnModuleDestroy {
   counters(node: string): CallCounters | undefined {
     const n = this.nodes.get(node);
     if (!n) return undefined;
-    return { callsStarted: n.callsStarted, hangups: { ...n.hangups }, rtpTimeouts: new Map(n.rtpTimeouts) };
+    return {
+      callsStarted: n.callsStarted,
+      hangups: { ...n.hangups },
+      rtpTimeouts: new Map(n.rtpTimeouts),
+      endpointCalls: new Map(n.endpointCalls),
+    };
   }
 
   /** How many ended calls `/calls/recent` can return at most. */
@@ -207,6 +219,18 @@ export class CallStore implements OnModuleDestroy {
         n.callsStarted += 1;
         return;
       case 'call_updated':
+        if (d.supersedes !== null) {
+          // The channel moved from a call that no longer exists: what it counted stays counted.
+          const moved = n.callEndpoints.get(d.supersedes);
+          n.callEndpoints.delete(d.supersedes);
+          for (const endpoint of moved ?? []) countEndpoint(n, d.call.call.key, endpoint);
+        }
+        // A provisional call (see `CallRecord.counted`) counts nothing until it counts as a call.
+        if (d.call.call.counted) {
+          for (const c of d.call.channels) {
+            if (c.endpoint !== null) countEndpoint(n, d.call.call.key, c.endpoint);
+          }
+        }
         this.emit(this.listeners.updated, {
           type: 'call.updated',
           node,
@@ -233,6 +257,10 @@ export class CallStore implements OnModuleDestroy {
       case 'call_ended': {
         const view = endedCallView(node, d.call);
         n.hangups[view.classification] += 1;
+        for (const c of d.call.channels) {
+          if (c.endpoint !== null) countEndpoint(n, d.call.call.key, c.endpoint);
+        }
+        n.callEndpoints.delete(d.call.call.key);
         n.recent.unshift(view);
         if (n.recent.length > this.recentLimit) n.recent.length = this.recentLimit;
         this.logger.debug(`${node}: call ${view.linkedid} ended: ${view.classification}`);
@@ -264,6 +292,15 @@ export class CallStore implements OnModuleDestroy {
       }
     }
   }
+}
+
+/** Count the call `key` for `endpoint`, once per call. */
+function countEndpoint(n: NodeCalls, key: string, endpoint: string): void {
+  let counted = n.callEndpoints.get(key);
+  if (!counted) n.callEndpoints.set(key, (counted = new Set()));
+  if (counted.has(endpoint)) return;
+  counted.add(endpoint);
+  n.endpointCalls.set(endpoint, (n.endpointCalls.get(endpoint) ?? 0) + 1);
 }
 
 function zeroHangups(): Record<HangupClassification, number> {
