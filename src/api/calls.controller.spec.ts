@@ -71,11 +71,14 @@ describe('CallsController', () => {
     ]);
   });
 
-  it.each(['0', '-1', 'abc', '1.5', '201', '100000', ''])('a bad ?limit=%s is a 400 naming limit', (limit) => {
-    const { controller } = setup();
-    expect(() => controller.recent('pbx1', limit)).toThrow(BadRequestError);
-    expect(() => controller.recent('pbx1', limit)).toThrow(/limit/);
-  });
+  it.each(['0', '-1', 'abc', '1.5', '201', '100000', ''])(
+    'a bad ?limit=%s is a 400 naming limit',
+    (limit) => {
+      const { controller } = setup();
+      expect(() => controller.recent('pbx1', limit)).toThrow(BadRequestError);
+      expect(() => controller.recent('pbx1', limit)).toThrow(/limit/);
+    },
+  );
 
   it('a repeated ?limit= is a 400 too', () => {
     const { controller } = setup();
