@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import { type INestApplication, Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Registry } from 'prom-client';
 import { AmiActionError } from '../ami/ami.errors';
@@ -8,6 +8,7 @@ import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
 import { ControlService } from '../control/control.service';
 import { CONTROL_CLOCK } from '../control/reload-rate-limiter';
+import { UnreadableBodyAudit } from '../control/unreadable-body.audit';
 import { EventBus } from '../events/event-bus';
 import { GatewayHub } from '../gateway/gateway.hub';
 import type { Finding } from '../health/diagnostics/diagnose';
@@ -90,6 +91,7 @@ async function startApp(auth: PbxpulseConfig['auth']) {
       AdminGuard,
       ControlService,
       ControlMetrics,
+      UnreadableBodyAudit,
       { provide: PBXPULSE_CONFIG, useValue: config },
       { provide: METRICS_REGISTRY, useValue: registry },
       { provide: CONTROL_CLOCK, useValue: () => clock.now },
@@ -114,9 +116,25 @@ async function startApp(auth: PbxpulseConfig['auth']) {
   return { app, post, ami, hub, registry, clock };
 }
 
+/** The `control.action` deltas published so far, in order. */
+function actions(hub: { publish: jest.Mock }): Array<{ node: string; data: Record<string, unknown> }> {
+  return hub.publish.mock.calls
+    .filter(([type]) => type === 'control.action')
+    .map(([, node, data]) => ({ node: node as string, data: data as Record<string, unknown> }));
+}
+
 describe('control routes', () => {
   let ctx: Awaited<ReturnType<typeof startApp>>;
-  afterEach(() => ctx.app.close());
+  let warnings: jest.SpyInstance;
+  beforeEach(() => {
+    warnings = jest.spyOn(Logger.prototype, 'warn');
+  });
+  afterEach(async () => {
+    warnings.mockRestore();
+    await ctx.app.close();
+  });
+  /** Every warning logged so far, as one text. */
+  const logged = (): string => warnings.mock.calls.map((c) => c.map(String).join(' ')).join('\n');
 
   describe('with admin and viewer tokens', () => {
     beforeEach(async () => {
@@ -168,6 +186,156 @@ describe('control routes', () => {
       expect(res.status).toBe(status);
       expect(res.body.message).toMatch(message);
       expect(ctx.ami.action).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['no token', undefined, 401, 'unauthorized', 'anonymous', 'no token'],
+      ['a wrong token', 'nope-not-a-token', 401, 'unauthorized', 'anonymous', 'invalid token'],
+      ['the viewer token', VIEWER, 403, 'forbidden', 'viewer', 'admin token required'],
+    ])('audits a reload refused for %s: log line, control.action, counter', async (...args) => {
+      const [, token, status, result, by, reason] = args;
+      const res = await ctx.post('/api/v1/nodes/pbx1/reload', { token, body: '{"module":"pbx_config.so"}' });
+      expect(res.status).toBe(status);
+      expect(actions(ctx.hub)).toEqual([
+        {
+          node: 'pbx1',
+          data: { node: 'pbx1', action: 'reload', module: 'pbx_config.so', result, by, reason },
+        },
+      ]);
+      expect(await ctx.registry.metrics()).toContain(
+        `pbxpulse_reloads_total{node="pbx1",module="pbx_config.so",result="${result}"} 1`,
+      );
+      expect(logged()).toContain(`control: ${by} reload pbx_config.so on pbx1: ${result} (${reason})`);
+      for (const secret of [ADMIN, VIEWER, 'nope-not-a-token']) {
+        expect(JSON.stringify(ctx.hub.publish.mock.calls)).not.toContain(secret);
+        expect(logged()).not.toContain(secret);
+        expect(await ctx.registry.metrics()).not.toContain(secret);
+      }
+    });
+
+    it('audits a refused reload naming no allowlisted module with module="<invalid>"', async () => {
+      const res = await ctx.post('/api/v1/nodes/pbx1/reload', { body: '{"module":"manager"}' });
+      expect(res.status).toBe(401);
+      expect(actions(ctx.hub)[0].data).toMatchObject({ module: '<invalid>', result: 'unauthorized' });
+      expect(await ctx.registry.metrics()).toContain(
+        'pbxpulse_reloads_total{node="pbx1",module="<invalid>",result="unauthorized"} 1',
+      );
+      expect(await ctx.registry.metrics()).not.toContain('manager');
+    });
+
+    it.each([
+      ['no token', undefined, 'unauthorized', 'anonymous'],
+      ['the viewer token', VIEWER, 'forbidden', 'viewer'],
+    ])('audits a qualify refused for %s', async (_what, token, result, by) => {
+      const res = await ctx.post('/api/v1/nodes/pbx1/endpoints/2001/qualify', { token });
+      expect(res.status).toBe(result === 'forbidden' ? 403 : 401);
+      expect(actions(ctx.hub)).toEqual([
+        { node: 'pbx1', data: expect.objectContaining({ action: 'qualify', endpoint: '2001', result, by }) },
+      ]);
+      expect(await ctx.registry.metrics()).toContain(
+        `pbxpulse_qualifies_total{node="pbx1",result="${result}"} 1`,
+      );
+      expect(logged()).toContain(`control: ${by} qualify 2001 on pbx1: ${result}`);
+    });
+
+    it('audits a refusal on an unknown node with node="<unknown>" as the label', async () => {
+      await ctx.post('/api/v1/nodes/elsewhere/reload', { body: '{}' });
+      await ctx.post('/api/v1/nodes/elsewhere/endpoints/2001/qualify', { token: VIEWER });
+      expect(actions(ctx.hub).map((a) => [a.node, a.data.result])).toEqual([
+        ['elsewhere', 'unauthorized'],
+        ['elsewhere', 'forbidden'],
+      ]);
+      const metrics = await ctx.registry.metrics();
+      expect(metrics).toContain(
+        'pbxpulse_reloads_total{node="<unknown>",module="res_pjsip.so",result="unauthorized"} 1',
+      );
+      expect(metrics).toContain('pbxpulse_qualifies_total{node="<unknown>",result="forbidden"} 1');
+      expect(metrics).not.toContain('elsewhere');
+    });
+
+    it('404 for an unknown node: audited with the requested name bounded, never as a label', async () => {
+      const long = 'x'.repeat(300);
+      expect((await ctx.post(`/api/v1/nodes/${long}/reload`, { token: ADMIN, body: '{}' })).status).toBe(404);
+      expect(
+        (await ctx.post('/api/v1/nodes/evil%0Anode/endpoints/2001/qualify', { token: ADMIN })).status,
+      ).toBe(404);
+      const [reload, qualify] = actions(ctx.hub);
+      expect(reload.node).toHaveLength(64);
+      expect(reload.node).toBe(`${'x'.repeat(63)}…`);
+      expect(reload.data).toMatchObject({
+        node: reload.node,
+        action: 'reload',
+        module: 'res_pjsip.so',
+        result: 'node_not_found',
+        by: 'admin',
+      });
+      expect(qualify.node).toBe('evil?node');
+      expect(qualify.data).toMatchObject({ action: 'qualify', endpoint: '2001', result: 'node_not_found' });
+      const metrics = await ctx.registry.metrics();
+      expect(metrics).toContain(
+        'pbxpulse_reloads_total{node="<unknown>",module="res_pjsip.so",result="node_not_found"} 1',
+      );
+      expect(metrics).toContain('pbxpulse_qualifies_total{node="<unknown>",result="node_not_found"} 1');
+      expect(metrics).not.toContain('xxxx');
+      expect(metrics).not.toContain('evil');
+      expect(logged()).toContain(`control: admin reload res_pjsip.so on ${reload.node}: node_not_found`);
+      expect(logged()).not.toContain('evil\n');
+    });
+
+    it('400 for a bad body or endpoint name: audited with module="<invalid>" and counted', async () => {
+      expect(
+        (await ctx.post('/api/v1/nodes/pbx1/reload', { token: ADMIN, body: '{"module":"manager"}' })).status,
+      ).toBe(400);
+      expect((await ctx.post('/api/v1/nodes/pbx1/reload', { token: ADMIN, body: '[1]' })).status).toBe(400);
+      expect(
+        (await ctx.post('/api/v1/nodes/pbx1/endpoints/bad%20name/qualify', { token: ADMIN })).status,
+      ).toBe(400);
+      expect(actions(ctx.hub).map((a) => a.data)).toEqual([
+        { node: 'pbx1', action: 'reload', module: '<invalid>', result: 'bad_request', by: 'admin' },
+        { node: 'pbx1', action: 'reload', module: '<invalid>', result: 'bad_request', by: 'admin' },
+        {
+          node: 'pbx1',
+          action: 'qualify',
+          endpoint: '<invalid>',
+          result: 'bad_request',
+          by: 'admin',
+          reason: undefined,
+        },
+      ]);
+      const metrics = await ctx.registry.metrics();
+      expect(metrics).toContain(
+        'pbxpulse_reloads_total{node="pbx1",module="<invalid>",result="bad_request"} 2',
+      );
+      expect(metrics).toContain('pbxpulse_qualifies_total{node="pbx1",result="bad_request"} 1');
+      expect(metrics).not.toContain('manager');
+    });
+
+    it.each([
+      ['no token', undefined, 401, 'unauthorized', 'anonymous'],
+      ['the viewer token', VIEWER, 403, 'forbidden', 'viewer'],
+      ['the admin token', ADMIN, 400, 'bad_request', 'admin'],
+    ])('a body the JSON parser refuses, with %s: audited, auth checked first', async (...args) => {
+      const [, token, status, result, by] = args;
+      expect((await ctx.post('/api/v1/nodes/pbx1/reload', { token, body: '{not json' })).status).toBe(status);
+      expect(
+        (await ctx.post('/api/v1/nodes/pbx1/endpoints/2001/qualify', { token, body: '{not json' })).status,
+      ).toBe(status);
+      expect(actions(ctx.hub).map((a) => a.data)).toEqual([
+        expect.objectContaining({ node: 'pbx1', action: 'reload', module: '<invalid>', result, by }),
+        expect.objectContaining({ node: 'pbx1', action: 'qualify', endpoint: '2001', result, by }),
+      ]);
+      const metrics = await ctx.registry.metrics();
+      expect(metrics).toContain(
+        `pbxpulse_reloads_total{node="pbx1",module="<invalid>",result="${result}"} 1`,
+      );
+      expect(metrics).toContain(`pbxpulse_qualifies_total{node="pbx1",result="${result}"} 1`);
+      expect(ctx.ami.action).not.toHaveBeenCalled();
+    });
+
+    it('a refused body on another path is not a control call', async () => {
+      const res = await ctx.post('/api/v1/nodes/pbx1/reload/extra', { token: ADMIN, body: '{not json' });
+      expect(res.status).toBe(400);
+      expect(actions(ctx.hub)).toEqual([]);
     });
 
     it('400 for a module outside the allowlist, naming the allowlist', async () => {
@@ -251,5 +419,14 @@ describe('control routes', () => {
       expect(res.status).toBe(401);
       expect(res.body.message).toMatch(/control is disabled until auth\.adminToken is set/);
     }
+    expect(actions(ctx.hub).map((a) => a.data.result)).toEqual([
+      'unauthorized',
+      'unauthorized',
+      'unauthorized',
+    ]);
+    expect(await ctx.registry.metrics()).toContain(
+      'pbxpulse_reloads_total{node="pbx1",module="res_pjsip.so",result="unauthorized"} 3',
+    );
+    expect(logged()).toContain('control disabled: no auth.adminToken');
   });
 });

@@ -2,21 +2,28 @@ import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/comm
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { type QualifyResponse, type ReloadResponse, ControlService } from '../control/control.service';
 import { DEFAULT_RELOAD_MODULE, RELOAD_MODULE_NAMES } from '../control/reload-modules';
-import { AdminGuard } from './admin.guard';
+import { AdminGuard, ControlRoute } from './admin.guard';
 
-/** Commands (admin token): reload an allowlisted module, qualify an endpoint. */
+/** Route paths of the control calls (also where an unreadable request body is audited). */
+export const CONTROL_ROUTES = {
+  reload: '/api/v1/nodes/:node/reload',
+  qualify: '/api/v1/nodes/:node/endpoints/:name/qualify',
+} as const;
+
+/** Commands (admin token): reload an allowlisted module, qualify an endpoint. Every call is audited. */
 @ApiTags('control')
 @ApiBearerAuth()
 @ApiResponse({ status: 401, description: 'No or invalid token, or no admin token configured' })
 @ApiResponse({ status: 403, description: 'Viewer token' })
 @ApiResponse({ status: 404, description: 'Unknown node (or endpoint)' })
 @ApiResponse({ status: 503, description: 'AMI of the node not connected' })
-@Controller('api/v1/nodes/:node')
+@Controller()
 @UseGuards(AdminGuard)
 export class ControlController {
   constructor(private readonly control: ControlService) {}
 
-  @Post('reload')
+  @Post(CONTROL_ROUTES.reload)
+  @ControlRoute('reload')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Reload one allowlisted module, then re-diagnose the node',
@@ -37,7 +44,8 @@ export class ControlController {
     return this.control.reload(node, body, 'admin');
   }
 
-  @Post('endpoints/:name/qualify')
+  @Post(CONTROL_ROUTES.qualify)
+  @ControlRoute('qualify')
   @HttpCode(200)
   @ApiOperation({ summary: "Qualify the endpoint's contacts now (results arrive as contact status changes)" })
   qualify(@Param('node') node: string, @Param('name') name: string): Promise<QualifyResponse> {

@@ -3,6 +3,9 @@
  * tells whether a token is needed), the `/ws` snapshot and deltas for nodes, calls, endpoints and
  * alerts, and `GET api/v1/nodes/{node}/diagnostics` for findings and remedies.
  *
+ * Forgetting the token or having it refused drops everything read with it: the page keeps no data
+ * it is no longer allowed to see.
+ *
  * Every value from the daemon is attacker-influenced (endpoint names, user agents, SIP usernames):
  * it reaches the DOM through textContent and setAttribute only, never through HTML parsing.
  * Kept free of template literals so it can live in this TypeScript string unchanged.
@@ -13,6 +16,15 @@ export const BOARD_SCRIPT = String.raw`'use strict';
   const SEP = '\u0000';
   const MAX_BACKOFF_MS = 30000;
   const DIAGNOSTICS_EVERY_MS = 60000;
+  // The gateway's heartbeat is a WebSocket ping, which page scripts never see: a socket that died
+  // without a close frame (sleep, network change, a proxy dropping it) would look live forever.
+  const WATCHDOG_EVERY_MS = 15000;
+  const PROBE_TIMEOUT_MS = 10000;
+  // The board never filters, so re-sending the default subscription changes nothing; it is the one
+  // client message the protocol answers ("subscribed"), which makes it an application-level ping.
+  const PROBE_MESSAGE = '{"type":"subscribe"}';
+  const TOKEN_REFUSED = 'The token was refused. Enter the viewer token:';
+  const TOKEN_NEEDED = 'This pbxpulse needs a viewer token:';
 
   const state = {
     nodes: new Map(),
@@ -29,6 +41,12 @@ export const BOARD_SCRIPT = String.raw`'use strict';
   let diagTimer = null;
   let attempts = 0;
   let renderQueued = false;
+  // Bumped whenever the data is dropped: answers to requests sent before that are ignored.
+  let epoch = 0;
+  // Watchdog: when the socket last delivered a message, and when the pending probe was sent.
+  let lastHeardAt = 0;
+  let probeSentAt = 0;
+  let probing = false;
 
   const $ = (id) => document.getElementById(id);
   const key = (node, name) => node + SEP + name;
@@ -54,10 +72,17 @@ export const BOARD_SCRIPT = String.raw`'use strict';
   }
   let memoryToken = storedToken();
 
-  async function api(path) {
+  async function api(path, timeoutMs) {
     const headers = { accept: 'application/json' };
     if (memoryToken) headers.authorization = 'Bearer ' + memoryToken;
-    const res = await fetch(path, { headers: headers, cache: 'no-store' });
+    const abort = new AbortController();
+    const timer = timeoutMs ? setTimeout(() => abort.abort(), timeoutMs) : null;
+    let res;
+    try {
+      res = await fetch(path, { headers: headers, cache: 'no-store', signal: abort.signal });
+    } finally {
+      clearTimeout(timer);
+    }
     if (res.status === 401) throw new Unauthorized('401');
     if (!res.ok) {
       let message = 'HTTP ' + res.status;
@@ -89,15 +114,18 @@ export const BOARD_SCRIPT = String.raw`'use strict';
 
   async function start() {
     clearTimeout(retryTimer);
+    const mine = epoch;
     try {
       const body = await api('api/v1/nodes');
+      if (epoch !== mine) return;
       $('token-panel').hidden = true;
       $('token-forget').hidden = !memoryToken;
       for (const n of body.nodes) state.nodes.set(n.name, n);
       connect();
     } catch (err) {
+      if (epoch !== mine) return;
       if (err instanceof Unauthorized) {
-        askForToken(memoryToken ? 'The token was refused. Enter the viewer token:' : 'This pbxpulse needs a viewer token:');
+        askForToken(memoryToken ? TOKEN_REFUSED : TOKEN_NEEDED);
       } else {
         retryLater(start);
       }
@@ -105,9 +133,22 @@ export const BOARD_SCRIPT = String.raw`'use strict';
     scheduleRender();
   }
 
+  /** Drops everything read with the current token, so nothing stays on screen without it. */
+  function clearData() {
+    epoch += 1;
+    clearTimeout(diagTimer);
+    state.nodes.clear();
+    state.endpoints.clear();
+    state.calls.clear();
+    state.alerts.clear();
+    state.findings.clear();
+    scheduleRender();
+  }
+
   function askForToken(reason) {
     closeSocket();
     clearTimeout(retryTimer);
+    clearData();
     state.link = 'locked';
     $('token-reason').textContent = reason;
     $('token-panel').hidden = false;
@@ -139,8 +180,11 @@ export const BOARD_SCRIPT = String.raw`'use strict';
     state.link = 'connecting';
     const s = new WebSocket(wsUrl());
     socket = s;
+    lastHeardAt = Date.now();
+    probeSentAt = 0;
     s.onmessage = (ev) => {
       if (socket !== s) return;
+      lastHeardAt = Date.now();
       let msg;
       try {
         msg = JSON.parse(ev.data);
@@ -153,13 +197,54 @@ export const BOARD_SCRIPT = String.raw`'use strict';
       if (socket !== s) return;
       socket = null;
       if (ev.code === 4401) {
-        askForToken('The token was refused. Enter the viewer token:');
+        askForToken(TOKEN_REFUSED);
         return;
       }
       // Re-check the API first: it tells a token change (401) from a daemon that is down.
       retryLater(start);
     };
     scheduleRender();
+  }
+
+  /** The socket is open but nothing proves it still reaches the daemon: treat it as closed. */
+  function linkLost(s) {
+    if (socket !== s) return;
+    closeSocket();
+    retryLater(start);
+  }
+
+  /**
+   * Every WATCHDOG_EVERY_MS: if the socket has been quiet for half a round, probe it and the API. The
+   * socket must deliver a message (any) before the next round; the API must answer 2xx within
+   * PROBE_TIMEOUT_MS (a 401 asks for the token). A busy socket is proof enough and costs nothing.
+   */
+  function watchdog() {
+    const s = socket;
+    if (!s || probing) return;
+    if (probeSentAt && lastHeardAt < probeSentAt) {
+      linkLost(s);
+      return;
+    }
+    probeSentAt = 0;
+    if (Date.now() - lastHeardAt < WATCHDOG_EVERY_MS / 2) return;
+    probeSentAt = Date.now();
+    // Still handshaking: no probe to send, and no message by the next round means lost.
+    if (s.readyState === WebSocket.OPEN) s.send(PROBE_MESSAGE);
+    probeApi(s);
+  }
+
+  async function probeApi(s) {
+    probing = true;
+    try {
+      await api('api/v1/nodes', PROBE_TIMEOUT_MS);
+    } catch (err) {
+      if (socket !== s) return;
+      // A 401 now: the token was revoked (the daemon restarted with another one, say).
+      if (err instanceof Unauthorized) askForToken(TOKEN_REFUSED);
+      else linkLost(s);
+    } finally {
+      probing = false;
+    }
   }
 
   // ---- the /ws stream ---------------------------------------------------------------------------
@@ -223,12 +308,16 @@ export const BOARD_SCRIPT = String.raw`'use strict';
     diagTimer = setTimeout(refreshDiagnostics, DIAGNOSTICS_EVERY_MS);
     // Offline or locked: keep the last findings on screen rather than replace them with errors.
     if (state.link !== 'live') return;
+    const mine = epoch;
     for (const name of Array.from(state.nodes.keys())) {
       try {
-        state.findings.set(name, await api('api/v1/nodes/' + encodeURIComponent(name) + '/diagnostics'));
+        const result = await api('api/v1/nodes/' + encodeURIComponent(name) + '/diagnostics');
+        if (epoch !== mine) return;
+        state.findings.set(name, result);
       } catch (err) {
+        if (epoch !== mine) return;
         if (err instanceof Unauthorized) {
-          askForToken('The token was refused. Enter the viewer token:');
+          askForToken(TOKEN_REFUSED);
           return;
         }
         state.findings.set(name, { error: err && err.message ? err.message : String(err) });
@@ -319,7 +408,7 @@ export const BOARD_SCRIPT = String.raw`'use strict';
           el('td', { class: errors ? 'err' : 'muted', text: errors || '—' }),
         );
       });
-    replaceRows('nodes-body', rows, 'No node configured', 6);
+    replaceRows('nodes-body', rows, state.link === 'locked' ? 'Enter the token to see the nodes' : 'No node configured', 6);
   }
 
   function callParties(c) {
@@ -512,11 +601,14 @@ export const BOARD_SCRIPT = String.raw`'use strict';
     $('token-forget').addEventListener('click', () => {
       storeToken('');
       closeSocket();
+      // At once, not after the API's 401: nothing read with the token stays on screen meanwhile.
+      clearData();
       start();
     });
     $('endpoint-filter').addEventListener('input', renderEndpoints);
     $('endpoint-show').addEventListener('change', renderEndpoints);
     setInterval(tick, 1000);
+    setInterval(watchdog, WATCHDOG_EVERY_MS);
     scheduleRender();
     start();
   }

@@ -7,13 +7,20 @@ import { GatewayModule } from '../gateway/gateway.module';
 import { ControlMetrics } from '../metrics/control.metrics';
 import { ControlService } from './control.service';
 import { CONTROL_CLOCK } from './reload-rate-limiter';
+import { UnreadableBodyAudit } from './unreadable-body.audit';
 
 /** The admin-only control routes (reload, qualify), their audit and their metrics. */
 @Global()
 @Module({
   imports: [AmiModule, AriModule, GatewayModule],
   controllers: [ControlController],
-  providers: [AdminGuard, ControlService, ControlMetrics, { provide: CONTROL_CLOCK, useValue: Date.now }],
+  providers: [
+    AdminGuard,
+    ControlService,
+    ControlMetrics,
+    UnreadableBodyAudit,
+    { provide: CONTROL_CLOCK, useValue: Date.now },
+  ],
   exports: [ControlService],
 })
 export class ControlModule {}

@@ -9,7 +9,7 @@ import { EventBus } from '../events/event-bus';
 import { GatewayHub } from '../gateway/gateway.hub';
 import type { Finding } from '../health/diagnostics/diagnose';
 import { DiagnosticsService } from '../health/diagnostics/diagnostics.service';
-import { type ControlResult, ControlMetrics } from '../metrics/control.metrics';
+import { type ControlResult, ControlMetrics, INVALID_MODULE_LABEL } from '../metrics/control.metrics';
 import { NodeStateStore } from '../state/node-state.store';
 import { EndpointNotFoundError } from '../state/registrations/registration.errors';
 import type { Role } from '../api/token-auth';
@@ -42,10 +42,30 @@ export interface QualifyResponse {
 
 /** PJSIP object names: printable, no whitespace or AMI header separators. */
 const ENDPOINT_NAME = /^[\x21-\x7e]{1,128}$/;
+/** How much of an unknown node's requested name the audit keeps (it is caller input). */
+const UNKNOWN_NODE_MAX = 64;
+
+/** Who made a control call: the role of its token, `anonymous` for no or an unknown token. */
+export type ControlCaller = Role | 'anonymous';
+export type ControlAction = 'reload' | 'qualify';
+
+/** A control call refused before the service ran (admin guard, unreadable body), as the request named it. */
+export interface RefusedCall {
+  action: ControlAction;
+  /** The `:node` route parameter as received. */
+  node: string;
+  /** Reload: the request body as parsed by Express (the module is read from it, if allowlisted). */
+  body?: unknown;
+  /** The JSON parser refused the body: no module can be read from it. */
+  unreadableBody?: boolean;
+  /** Qualify: the `:name` route parameter as received. */
+  endpoint?: string;
+}
 
 /**
- * Commands to Asterisk on an operator's behalf (reload, qualify). Every call is audited: one log line
- * (role, action, result; never a token), a `control.action` gateway delta and a counter.
+ * Commands to Asterisk on an operator's behalf (reload, qualify). Every call, refusals included, is
+ * audited: one log line (role, action, result; never a token), a `control.action` gateway delta and
+ * a counter with bounded labels.
  */
 @Injectable()
 export class ControlService {
@@ -68,16 +88,18 @@ export class ControlService {
 
   /** Reload one allowlisted module (`body` as received), then re-diagnose the node. */
   async reload(node: string, body: unknown, by: Role): Promise<ReloadResponse> {
-    this.requireNode(node, by, 'reload');
+    if (!this.nodes.has(node)) {
+      this.audit({ node, action: 'reload', module: moduleOrInvalid(body), result: 'node_not_found', by });
+      throw new NodeNotFoundError(node);
+    }
     let module: ReloadModule;
     try {
       module = parseReloadBody(body);
     } catch (err) {
-      this.audit({ node, action: 'reload', result: 'bad_request', by });
+      this.audit({ node, action: 'reload', module: INVALID_MODULE_LABEL, result: 'bad_request', by });
       throw err;
     }
     const refuse = (result: ControlResult, err: Error): never => {
-      this.metrics.reload(node, module, result);
       this.audit({ node, action: 'reload', module, result, by });
       throw err;
     };
@@ -94,7 +116,6 @@ export class ControlService {
       await ami.action('Reload', { Module: module });
     } catch (err) {
       finished.cancel();
-      this.metrics.reload(node, module, 'error');
       const reason = err instanceof Error ? err.message : String(err);
       this.audit({ node, action: 'reload', module, result: 'error', by, reason });
       if (err instanceof AmiActionError) throw new ReloadFailedError(node, module, err.asteriskMessage);
@@ -108,7 +129,6 @@ export class ControlService {
     const durationMs = this.now() - started;
     const restart = after?.find((f) => f.code === 'RESTART_REQUIRED');
 
-    this.metrics.reload(node, module, 'ok');
     this.audit({ node, action: 'reload', module, result: 'ok', by, durationMs, confirmed });
     return {
       node,
@@ -126,13 +146,15 @@ export class ControlService {
 
   /** Ask Asterisk to qualify the endpoint's contacts now (AMI `PJSIPQualify`; answers arrive as events). */
   async qualify(node: string, endpoint: string, by: Role): Promise<QualifyResponse> {
-    this.requireNode(node, by, 'qualify');
     const done = (result: ControlResult, reason?: string): void => {
-      this.metrics.qualify(node, result);
       this.audit({ node, action: 'qualify', endpoint: printableName(endpoint), result, by, reason });
     };
+    if (!this.nodes.has(node)) {
+      done('node_not_found');
+      throw new NodeNotFoundError(node);
+    }
     if (!ENDPOINT_NAME.test(endpoint)) {
-      this.audit({ node, action: 'qualify', result: 'bad_request', by });
+      done('bad_request');
       throw new BadRequestError('endpoint name must be 1-128 printable characters without spaces');
     }
     const ami = this.ami.connection(node);
@@ -155,32 +177,52 @@ export class ControlService {
     return { node, endpoint, result: 'queued' };
   }
 
-  private requireNode(node: string, by: Role, action: string): void {
-    if (this.nodes.has(node)) return;
-    this.logger.warn(`control: ${by} ${action} on unknown node: not_found`);
-    throw new NodeNotFoundError(node);
+  /**
+   * Audits a call refused before it reached the service (by the admin guard, or an unreadable body):
+   * the same log line, `control.action` delta and counter as any other call. `reason` is a fixed
+   * text, never a token.
+   */
+  refused(
+    call: RefusedCall,
+    result: 'unauthorized' | 'forbidden' | 'bad_request',
+    by: ControlCaller,
+    reason: string,
+  ): void {
+    if (call.action === 'reload') {
+      const module = call.unreadableBody ? INVALID_MODULE_LABEL : moduleOrInvalid(call.body);
+      this.audit({ node: call.node, action: 'reload', module, result, by, reason });
+    } else {
+      const endpoint = printableName(call.endpoint ?? '');
+      this.audit({ node: call.node, action: 'qualify', endpoint, result, by, reason });
+    }
   }
 
+  /** The one place a control call is recorded: log line, gateway delta, counter. */
   private audit(entry: {
     node: string;
-    action: 'reload' | 'qualify';
-    result: string;
-    by: Role;
-    module?: ReloadModule;
+    action: ControlAction;
+    result: ControlResult;
+    by: ControlCaller;
+    module?: ReloadModule | typeof INVALID_MODULE_LABEL;
     endpoint?: string;
     reason?: string;
     durationMs?: number;
     confirmed?: boolean;
   }): void {
+    // An unknown node is caller input: keep a bounded, printable form for the log and the delta
+    // (the metric collapses it to `<unknown>`).
+    const node = this.nodes.has(entry.node) ? entry.node : boundedText(entry.node, UNKNOWN_NODE_MAX);
     const what = entry.module ?? entry.endpoint ?? '';
     const line =
-      `control: ${entry.by} ${entry.action}${what ? ` ${what}` : ''} on ${entry.node}: ${entry.result}` +
+      `control: ${entry.by} ${entry.action}${what ? ` ${what}` : ''} on ${node}: ${entry.result}` +
       (entry.durationMs !== undefined ? ` in ${entry.durationMs} ms` : '') +
       (entry.confirmed === false ? ' (no Reload event within the bound)' : '') +
       (entry.reason ? ` (${entry.reason})` : '');
     if (entry.result === 'ok') this.logger.log(line);
     else this.logger.warn(line);
-    this.hub?.publish('control.action', entry.node, { ...entry }, this.now());
+    if (entry.action === 'reload') this.metrics.reload(entry.node, entry.module, entry.result);
+    else this.metrics.qualify(entry.node, entry.result);
+    this.hub?.publish('control.action', node, { ...entry, node }, this.now());
   }
 
   private async diagnosesOrNull(node: string): Promise<Finding[] | null> {
@@ -250,4 +292,19 @@ export function diffFindings(before: Finding[], after: Finding[]): { added: Find
 
 function printableName(name: string): string {
   return ENDPOINT_NAME.test(name) ? name : '<invalid>';
+}
+
+/** The allowlisted module a reload body names (the default for an empty one), else `<invalid>`. */
+function moduleOrInvalid(body: unknown): ReloadModule | typeof INVALID_MODULE_LABEL {
+  try {
+    return parseReloadBody(body);
+  } catch {
+    return INVALID_MODULE_LABEL;
+  }
+}
+
+/** Caller text for a log line or delta: control characters replaced, at most `max` characters. */
+function boundedText(text: string, max: number): string {
+  const printable = text.replace(/[^\x20-\x7e]/g, '?');
+  return printable.length > max ? `${printable.slice(0, max - 1)}…` : printable;
 }

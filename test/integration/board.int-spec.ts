@@ -1,8 +1,10 @@
 /**
  * The live board (`GET /`) in headless Chromium against a daemon watching the real sandbox Asterisk:
  * token prompt, node status, a real call appearing and ending, an AOR-not-found alert provoked by a
- * real REGISTER, the AOR_NAME_MISMATCH finding with its remedy, the endpoint filter, and the
- * "disconnected" state once the daemon is gone. Leaves a screenshot in test-output/board.png.
+ * real REGISTER, the AOR_NAME_MISMATCH finding with its remedy, the endpoint filter and the
+ * registered/unregistered switch, the "disconnected" state once the daemon is gone, the reconnect
+ * once it is back on the same port, and "forget token" dropping every row. Leaves a screenshot in
+ * test-output/board.png.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -39,11 +41,17 @@ describe('the live board in a browser', () => {
   let profile: string;
   const pageErrors: string[] = [];
   const phones: SipUdpClient[] = [];
+  let plainPhone: SipUdpClient;
+  let port: number;
+
+  const rowsOf = (testid: string) =>
+    page.getByTestId(testid).evaluateAll((rows) => rows.map((r) => r.dataset.endpoint));
 
   beforeAll(async () => {
     await sandboxUp();
     await ensureChromium();
     daemon = await startDaemon(sandboxNodeYaml('pbx1'), `auth: { viewerToken: "${VIEWER}" }`);
+    port = Number(new URL(daemon.url).port);
     const { chromium } = await import('playwright-core');
     profile = await mkdtemp(path.join(os.tmpdir(), 'pbxpulse-board-'));
     // A fresh profile per run (launchPersistentContext owns the --user-data-dir flag).
@@ -117,17 +125,14 @@ describe('the live board in a browser', () => {
 
     // The text filter narrows the endpoint list.
     await page.getByTestId('endpoint-filter').fill('1002');
-    await expectEventually(async () =>
-      expect(
-        await page.getByTestId('endpoint-row').evaluateAll((rows) => rows.map((r) => r.dataset.endpoint)),
-      ).toEqual(['1002']),
-    );
+    await expectEventually(async () => expect(await rowsOf('endpoint-row')).toEqual(['1002']));
     await page.getByTestId('endpoint-filter').fill('');
   });
 
   it('a real call appears in the active calls and disappears after the hangup', async () => {
     const phone = await SipUdpClient.open();
     phones.push(phone);
+    plainPhone = phone;
     expect((await phone.register({ user: PLAIN.name, password: PLAIN.password })).status).toBe(200);
     await expectEventually(async () =>
       expect(
@@ -153,10 +158,133 @@ describe('the live board in a browser', () => {
     expect(pageErrors).toEqual([]);
   });
 
+  it('the registered / unregistered switch hides the other kind', async () => {
+    const show = page.getByTestId('endpoint-show');
+    await show.selectOption('unregistered');
+    await expectEventually(async () => {
+      const shown = await rowsOf('endpoint-row');
+      expect(shown).toContain(AOR_MISMATCH.name); // 404 on its REGISTER: never registered
+      expect(shown).not.toContain(PLAIN.name);
+    });
+    await show.selectOption('registered');
+    await expectEventually(async () => {
+      const shown = await rowsOf('endpoint-row');
+      expect(shown).toContain(PLAIN.name);
+      expect(shown).not.toContain(AOR_MISMATCH.name);
+    });
+    expect(
+      await page.getByTestId('endpoint-row').evaluateAll((rows) => rows.map((r) => r.dataset.registered)),
+    ).not.toContain('false');
+    await show.selectOption('all');
+    await expectEventually(async () =>
+      expect(await rowsOf('endpoint-row')).toEqual(expect.arrayContaining([PLAIN.name, AOR_MISMATCH.name])),
+    );
+  });
+
   it('shows "disconnected" when the daemon goes away', async () => {
     await daemon!.close();
     daemon = undefined;
     await page.getByTestId('disconnected-banner').waitFor({ state: 'visible' });
     expect(await page.getByTestId('ws-status').getAttribute('data-state')).toBe('disconnected');
+  });
+
+  it('reconnects by itself once the daemon is back on the same port', async () => {
+    daemon = await startDaemon(sandboxNodeYaml('pbx1'), `auth: { viewerToken: "${VIEWER}" }`, { port });
+    const node = page.locator('[data-testid=node-row][data-node=pbx1]');
+    // The backoff after a few failed retries is at most a few seconds here.
+    await expectEventually(async () => {
+      expect(await page.getByTestId('ws-status').getAttribute('data-state')).toBe('live');
+      expect(await node.getByTestId('node-ami').textContent()).toBe('up');
+    }, 30_000);
+    await page.getByTestId('disconnected-banner').waitFor({ state: 'hidden' });
+    expect(await page.getByTestId('token-panel').isHidden()).toBe(true);
+    // The new daemon resynced from Asterisk: 2002 is still registered there.
+    await expectEventually(
+      async () =>
+        expect(
+          await page
+            .locator(`[data-testid=endpoint-row][data-endpoint="${PLAIN.name}"]`)
+            .getAttribute('data-registered'),
+        ).toBe('true'),
+      10_000,
+    );
+  });
+
+  it('notices a socket that went silent without a close, and reconnects', async () => {
+    // A proxy in front of /ws that can stop delivering frames in both directions without closing:
+    // what a sleeping laptop, a network change or an idle-timeout proxy leaves behind.
+    const links: { dead: boolean }[] = [];
+    const fromPage: string[] = [];
+    await page.routeWebSocket(
+      (url) => url.pathname === '/ws',
+      (ws) => {
+        const link = { dead: false };
+        links.push(link);
+        const server = ws.connectToServer();
+        ws.onMessage((m) => {
+          if (typeof m === 'string') fromPage.push(m);
+          if (!link.dead) server.send(m);
+        });
+        server.onMessage((m) => {
+          if (!link.dead) ws.send(m);
+        });
+      },
+    );
+    // Routing applies to sockets opened from now on; the tab keeps its token over a reload.
+    await page.reload();
+    await expectEventually(
+      async () => expect(await page.getByTestId('ws-status').getAttribute('data-state')).toBe('live'),
+      10_000,
+    );
+    expect(links).toHaveLength(1);
+    links[0].dead = true;
+
+    // The watchdog probes the quiet socket, gets no answer by its next round (every 15 s), gives up.
+    await expectEventually(
+      async () => expect(await page.getByTestId('ws-status').getAttribute('data-state')).toBe('disconnected'),
+      40_000,
+      200,
+    );
+    expect(fromPage).toContain('{"type":"subscribe"}');
+    await expectEventually(async () => {
+      expect(await page.getByTestId('ws-status').getAttribute('data-state')).toBe('live');
+      expect(links.length).toBeGreaterThan(1);
+    }, 10_000);
+    expect(
+      await page.locator('[data-testid=node-row][data-node=pbx1]').getByTestId('node-ami').textContent(),
+    ).toBe('up');
+  }, 60_000);
+
+  it('"forget token" drops every row read with it and asks again', async () => {
+    // Something in every table first: an alert (a new daemon, a new REGISTER) and a call.
+    const phone = await SipUdpClient.open();
+    phones.push(phone);
+    expect((await phone.register({ user: AOR_MISMATCH.name, password: AOR_MISMATCH.password })).status).toBe(
+      404,
+    );
+    await page
+      .locator(`[data-testid=alert-row][data-alert-type=aor_not_found][data-endpoint="1002"]`)
+      .waitFor({ state: 'visible' });
+    const call = await plainPhone.call(SANDBOX.extensions.echo, { sendRtp: true });
+    expect(call.state).toBe('answered');
+    await page.getByTestId('call-row').first().waitFor({ state: 'visible' });
+    expect(await page.getByTestId('endpoint-row').count()).toBeGreaterThan(0);
+
+    await page.getByTestId('token-forget').click();
+    await page.getByTestId('token-panel').waitFor({ state: 'visible' });
+    expect(await page.getByTestId('token-panel').textContent()).toContain('needs a viewer token');
+    await expectEventually(async () => {
+      expect(await page.getByTestId('ws-status').getAttribute('data-state')).toBe('locked');
+      for (const testid of ['node-row', 'endpoint-row', 'call-row', 'alert-row', 'finding-row']) {
+        expect([testid, await page.getByTestId(testid).count()]).toEqual([testid, 0]);
+      }
+    });
+    expect(await page.getByTestId('summary').textContent()).toContain('0 calls');
+    expect(await page.evaluate("sessionStorage.getItem('pbxpulse.token')")).toBeNull();
+
+    // Nothing comes back behind the prompt: the socket is closed.
+    await call.hangup();
+    expect(await page.getByTestId('call-row').count()).toBe(0);
+    expect(pageErrors).toEqual([]);
   });
 });

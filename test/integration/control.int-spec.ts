@@ -1,6 +1,7 @@
 import { type INestApplication, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
+import { WebSocket } from 'ws';
 import { AppModule } from '../../src/app.module';
 import { ErrorFilter } from '../../src/api/error.filter';
 import { setupOpenApi } from '../../src/api/openapi';
@@ -147,6 +148,119 @@ describe('control against the sandbox Asterisk', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.message).toContain('res_pjsip.so');
     expect((await call('POST', '/api/v1/nodes/nope/reload', ADMIN, {})).status).toBe(404);
+  });
+
+  it('audits every refusal: a control.action delta on /ws, a log line and a counter increment', async () => {
+    const messages: Array<{ type: string; node?: string; data?: Record<string, unknown> }> = [];
+    const ws = new WebSocket(`${url.replace('http:', 'ws:')}/ws?token=${VIEWER}`);
+    ws.on('message', (raw: Buffer) => messages.push(JSON.parse(raw.toString())));
+    ws.on('error', () => undefined);
+    const counter = async (series: string): Promise<number> => {
+      const line = (await call('GET', '/metrics')).text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : 0;
+    };
+    const reloads = (node: string, module: string, result: string) =>
+      `pbxpulse_reloads_total{node="${node}",module="${module}",result="${result}"}`;
+    const cases: Array<{
+      what: string;
+      send: () => Promise<{ status: number }>;
+      status: number;
+      node: string;
+      data: Record<string, unknown>;
+      series: string;
+      log: string;
+    }> = [
+      {
+        what: 'reload without a token',
+        send: () => call('POST', '/api/v1/nodes/pbx1/reload', undefined, {}),
+        status: 401,
+        node: 'pbx1',
+        data: { action: 'reload', module: 'res_pjsip.so', result: 'unauthorized', by: 'anonymous' },
+        series: reloads('pbx1', 'res_pjsip.so', 'unauthorized'),
+        log: 'control: anonymous reload res_pjsip.so on pbx1: unauthorized (no token)',
+      },
+      {
+        what: 'reload with the viewer token',
+        send: () => call('POST', '/api/v1/nodes/pbx1/reload', VIEWER, { module: 'pbx_config.so' }),
+        status: 403,
+        node: 'pbx1',
+        data: { action: 'reload', module: 'pbx_config.so', result: 'forbidden', by: 'viewer' },
+        series: reloads('pbx1', 'pbx_config.so', 'forbidden'),
+        log: 'control: viewer reload pbx_config.so on pbx1: forbidden',
+      },
+      {
+        what: 'qualify with the viewer token',
+        send: () => call('POST', '/api/v1/nodes/pbx1/endpoints/2001/qualify', VIEWER),
+        status: 403,
+        node: 'pbx1',
+        data: { action: 'qualify', endpoint: '2001', result: 'forbidden', by: 'viewer' },
+        series: 'pbxpulse_qualifies_total{node="pbx1",result="forbidden"}',
+        log: 'control: viewer qualify 2001 on pbx1: forbidden',
+      },
+      {
+        what: 'reload of an unknown node',
+        send: () => call('POST', '/api/v1/nodes/no-such-node/reload', ADMIN, {}),
+        status: 404,
+        node: 'no-such-node',
+        data: { action: 'reload', module: 'res_pjsip.so', result: 'node_not_found', by: 'admin' },
+        series: reloads('<unknown>', 'res_pjsip.so', 'node_not_found'),
+        log: 'control: admin reload res_pjsip.so on no-such-node: node_not_found',
+      },
+      {
+        what: 'reload of a module outside the allowlist',
+        send: () => call('POST', '/api/v1/nodes/pbx1/reload', ADMIN, { module: 'manager' }),
+        status: 400,
+        node: 'pbx1',
+        data: { action: 'reload', module: '<invalid>', result: 'bad_request', by: 'admin' },
+        series: reloads('pbx1', '<invalid>', 'bad_request'),
+        log: 'control: admin reload <invalid> on pbx1: bad_request',
+      },
+      {
+        what: 'reload with a body that is not JSON, without a token',
+        send: () =>
+          fetch(`${url}/api/v1/nodes/pbx1/reload`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{not json',
+          }),
+        status: 401,
+        node: 'pbx1',
+        data: { action: 'reload', module: '<invalid>', result: 'unauthorized', by: 'anonymous' },
+        series: reloads('pbx1', '<invalid>', 'unauthorized'),
+        log: 'control: anonymous reload <invalid> on pbx1: unauthorized (no token)',
+      },
+    ];
+    try {
+      await expectEventually(() => expect(messages.some((m) => m.type === 'snapshot')).toBe(true));
+      for (const c of cases) {
+        const before = await counter(c.series);
+        const logged = (): number => logger.lines.filter((l) => l.includes(c.log)).length;
+        const linesBefore = logged();
+        const seen = messages.length;
+        const res = await c.send();
+        expect({ what: c.what, status: res.status }).toEqual({ what: c.what, status: c.status });
+        await expectEventually(() =>
+          expect(messages.slice(seen).filter((m) => m.type === 'control.action')).toEqual([
+            expect.objectContaining({
+              node: c.node,
+              data: expect.objectContaining({ node: c.node, ...c.data }),
+            }),
+          ]),
+        );
+        expect({ what: c.what, counter: await counter(c.series) }).toEqual({
+          what: c.what,
+          counter: before + 1,
+        });
+        expect({ what: c.what, lines: logged() }).toEqual({ what: c.what, lines: linesBefore + 1 });
+      }
+      const metrics = (await call('GET', '/metrics')).text;
+      expect(metrics).not.toContain('no-such-node');
+      expect(metrics).not.toContain('manager');
+      const deltas = JSON.stringify(messages);
+      for (const token of [ADMIN, VIEWER]) expect(deltas).not.toContain(token);
+    } finally {
+      ws.terminate();
+    }
   });
 
   it('/docs-json documents every route the app serves, with bearer auth', async () => {

@@ -32,7 +32,12 @@ export function sandboxNodeYaml(
   ].join('\n');
 }
 
-export async function startDaemon(nodesYaml: string, extraYaml = ''): Promise<TestDaemon> {
+/** `port` (default: a free one) lets a test restart a daemon where its clients expect it. */
+export async function startDaemon(
+  nodesYaml: string,
+  extraYaml = '',
+  opts: { port?: number } = {},
+): Promise<TestDaemon> {
   const text = ['http: { host: 127.0.0.1, port: 9630 }', extraYaml, 'nodes:', nodesYaml].join('\n');
   const config = parseConfig(text, { source: '<test>', env: {} });
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: ['error'] });
@@ -41,7 +46,7 @@ export async function startDaemon(nodesYaml: string, extraYaml = ''): Promise<Te
   setupOpenApi(app);
   const events: PbxEvent[] = [];
   app.get(EventBus).subscribe((e) => events.push(e));
-  await app.listen(0, '127.0.0.1');
+  await app.listen(opts.port ?? 0, '127.0.0.1');
   const server = app.getHttpServer() as { address(): { port: number } };
   const url = `http://127.0.0.1:${server.address().port}`;
   return {
