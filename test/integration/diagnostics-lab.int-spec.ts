@@ -14,6 +14,7 @@ import {
   labBaseConfig,
   labCli,
   labNodeYaml,
+  labPaths,
   labStart,
   labStop,
   labWrite,
@@ -63,6 +64,16 @@ function endpoint(
   ].join('\n');
 }
 
+/** `endpoint()` without its auth: REGISTER is accepted without a challenge. */
+function withoutAuth(conf: string, name: string): string {
+  return conf
+    .replace(`auth = ${name}-auth\n`, '')
+    .replace(
+      `[${name}-auth]\ntype = auth\nauth_type = userpass\nusername = ${name}\npassword = pw${name}-lab\n\n`,
+      '',
+    );
+}
+
 /** Options set later in a section override earlier ones (pjsip.conf is last-wins per option). */
 const TRANSPORTS = basePjsip.slice(0, basePjsip.indexOf('; Correct WebRTC extension.'));
 
@@ -87,6 +98,17 @@ const BROKEN_PJSIP = [
   endpoint('3007', ['transport = transport-nope']),
   // MAX_CONTACTS_WITHOUT_REMOVE_EXISTING (on the AOR).
   endpoint('3008', [], ['max_contacts = 1']),
+  // AOR_MISSING: aors=3009 names the user, but there is no [3009] type=aor (REGISTER: 404 AOR '3009').
+  endpoint('3009', []).replace('[3009]\ntype = aor\nmax_contacts = 5\nremove_existing = yes\n', ''),
+  // AOR_NAME_MISMATCH without auth: 3010 registers unauthenticated, its AOR is 3010-aor.
+  withoutAuth(endpoint('3010', []), '3010')
+    .replace('aors = 3010', 'aors = 3010-aor')
+    .replace('[3010]\ntype = aor', '[3010-aor]\ntype = aor'),
+  // AOR_MISSING without auth.
+  withoutAuth(endpoint('3011', []), '3011').replace(
+    '[3011]\ntype = aor\nmax_contacts = 5\nremove_existing = yes\n',
+    '',
+  ),
 ].join('\n');
 
 const EXPECTED_BROKEN: Record<string, FindingCode[]> = {
@@ -97,6 +119,9 @@ const EXPECTED_BROKEN: Record<string, FindingCode[]> = {
   '3005': ['CODEC_MODULE_MISSING'],
   '3006': ['CONTEXT_MISSING'],
   '3008': ['MAX_CONTACTS_WITHOUT_REMOVE_EXISTING'],
+  '3009': ['AOR_MISSING'],
+  '3010': ['AOR_NAME_MISMATCH'],
+  '3011': ['AOR_MISSING'],
 };
 
 /** The base pjsip.conf with 1002's AOR misnamed 1002-aor (field report seed 000). */
@@ -248,7 +273,42 @@ describe('diagnostics against the lab Asterisk (every finding code reproduced)',
       '-out',
       'expired.pem',
     );
-    for (const f of ['ca.pem', 'leaf.key', 'self.pem', 'soon.pem', 'expired.pem'])
+    // A certificate for a DNS name only (like a Let's Encrypt one for pbx.example.com), signed by the lab
+    // CA. The probe connects by address, so Node's host-name check would fail on every such certificate.
+    fs.writeFileSync(path.join(tmp, 'dns.ext'), 'subjectAltName=DNS:pbx.example.test\n');
+    ssl('req', '-new', '-key', 'leaf.key', '-out', 'dns.csr', '-subj', '/CN=pbx.example.test');
+    for (const [out, serial, days] of [
+      ['dns-valid.pem', '3', '20'],
+      ['dns-soon.pem', '4', '1'],
+    ]) {
+      ssl(
+        'x509',
+        '-req',
+        '-in',
+        'dns.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        serial,
+        '-days',
+        days,
+        '-extfile',
+        'dns.ext',
+        '-out',
+        out,
+      );
+    }
+    for (const f of [
+      'ca.pem',
+      'leaf.key',
+      'self.pem',
+      'soon.pem',
+      'expired.pem',
+      'dns-valid.pem',
+      'dns-soon.pem',
+    ])
       certs[f] = fs.readFileSync(path.join(tmp, f), 'utf8');
 
     await timed('lab boot (misnamed AOR)', () => labStart({ 'pjsip.conf': MISNAMED_AOR_PJSIP }));
@@ -337,6 +397,39 @@ describe('diagnostics against the lab Asterisk (every finding code reproduced)',
     );
   });
 
+  // res_pjsip_registrar find_registrar_aor: the To user must be listed in aors= (else "AOR ''") and the
+  // AOR object must exist (else "AOR '<user>'"); both are a stateless 404, with or without auth.
+  it('AOR_MISSING and AOR_NAME_MISMATCH without auth: a real REGISTER gets 404 for each', async () => {
+    const phone = await SipUdpClient.open({ serverPort: LAB.sipPort });
+    phones.push(phone);
+    const logged: Record<string, string> = {
+      '3009': "AOR '3009' not found for endpoint '3009'",
+      '3010': "AOR '' not found for endpoint '3010'",
+      '3011': "AOR '3011' not found for endpoint '3011'",
+    };
+    // Only what this test makes Asterisk log: the file outlives lab restarts.
+    const logFrom = fs.statSync(labPaths().messagesLog, { throwIfNoEntry: false })?.size ?? 0;
+    for (const user of Object.keys(logged)) {
+      const res = await phone.register({ user, password: `pw${user}-lab` });
+      expect([user, res.status]).toEqual([user, 404]);
+    }
+    await expectEventually(() => {
+      const log = fs.readFileSync(labPaths().messagesLog).subarray(logFrom).toString('utf8');
+      for (const line of Object.values(logged)) expect(log).toContain(line);
+    });
+    const { body } = await daemon.get('/api/v1/nodes/lab/diagnostics');
+    const findings = body.findings as Finding[];
+    const aorMissing = findings.find((f) => f.code === 'AOR_MISSING' && f.object.name === '3009');
+    expect(aorMissing).toMatchObject({
+      severity: 'error',
+      evidence: { aors: ['3009'], missingAors: ['3009'], existingAors: [] },
+    });
+    expect(aorMissing?.message).toContain("404 (AOR '3009' not found)");
+    expect(findings.find((f) => f.code === 'AOR_NAME_MISMATCH' && f.object.name === '3010')).toMatchObject({
+      evidence: { aors: ['3010-aor'], authUsernames: [], existingAors: ['3010-aor'] },
+    });
+  });
+
   // Asterisk 22 answers PJSIPShowEndpoint 3007 with its EndpointDetail (Transport: transport-nope), then
   // "Response: Error / Message: Unable to retrieve transport transport-nope". The daemon keeps the
   // partial detail (AmiActionError.partialItems), so the rule sees the endpoint.
@@ -348,12 +441,14 @@ describe('diagnostics against the lab Asterisk (every finding code reproduced)',
     );
   });
 
-  it('TLS: self-signed → TLS_CERT_INVALID, 1 day left → TLS_CERT_EXPIRING, expired → TLS_CERT_INVALID', async () => {
+  it('TLS: self-signed → TLS_CERT_INVALID, 1 day left → TLS_CERT_EXPIRING (also for a DNS-only certificate probed by IP), expired → TLS_CERT_INVALID', async () => {
     const keys = {
       'keys/leaf.key': certs['leaf.key'],
       'keys/self.pem': certs['self.pem'],
       'keys/soon.pem': certs['soon.pem'],
       'keys/expired.pem': certs['expired.pem'],
+      'keys/dns-valid.pem': certs['dns-valid.pem'],
+      'keys/dns-soon.pem': certs['dns-soon.pem'],
     };
     const httpsObject = { type: 'http', name: `127.0.0.1:${LAB.httpsPort}` };
     labWrite({ ...keys, 'http.conf': httpsConf('self') });
@@ -381,6 +476,24 @@ describe('diagnostics against the lab Asterisk (every finding code reproduced)',
     expect(f.find((x) => x.code === 'TLS_CERT_EXPIRING')).toMatchObject({
       object: httpsObject,
       evidence: { error: null, daysLeft: 0 },
+    });
+
+    // A trusted certificate for pbx.example.test only, probed on 127.0.0.1: the name is not the
+    // certificate's fault (browsers use the name), so 20 days left is no finding at all …
+    labWrite({ 'http.conf': httpsConf('dns-valid') });
+    since = Date.now();
+    await labCli('module reload http');
+    await diagnosticsAfter(since, (x) => expect(x.filter((y) => y.code.startsWith('TLS_'))).toEqual([]));
+    // … and 1 day left is TLS_CERT_EXPIRING only, naming the certificate's DNS names.
+    labWrite({ 'http.conf': httpsConf('dns-soon') });
+    since = Date.now();
+    await labCli('module reload http');
+    f = await diagnosticsAfter(since, (x) =>
+      expect(x.filter((y) => y.code.startsWith('TLS_')).map((y) => y.code)).toEqual(['TLS_CERT_EXPIRING']),
+    );
+    expect(f.find((x) => x.code === 'TLS_CERT_EXPIRING')).toMatchObject({
+      object: httpsObject,
+      evidence: { error: null, daysLeft: 0, subject: 'pbx.example.test', dnsNames: ['pbx.example.test'] },
     });
 
     labWrite({ 'http.conf': httpsConf('expired') });

@@ -44,16 +44,28 @@ const ep = (input: DiagnosisInput): Record<string, string | number | boolean> =>
 const setModule = (input: DiagnosisInput, module: string, running: boolean): void => {
   input.modules = input.modules.map((m) => (m.module === module ? { module, running } : m));
 };
-const withTls = (input: DiagnosisInput, validTo: string, error: string | null): void => {
+const withTls = (
+  input: DiagnosisInput,
+  validTo: string,
+  error: string | null,
+  dnsNames: string[] = [],
+): void => {
   input.http = { ...input.http!, tls: { enabled: true, bindAddress: '0.0.0.0:8089' } };
-  input.tlsCertificate = { validTo, subject: 'pbx.example.com', error };
+  input.tlsCertificate = { validTo, subject: 'pbx.example.com', dnsNames, error };
 };
+const codes = (input: DiagnosisInput): string[] => diagnose(input).map((f) => `${f.code}/${f.object.name}`);
 
 const CASES: Record<FindingCode, { mutate(i: DiagnosisInput): void; object: string }> = {
   AOR_NAME_MISMATCH: {
     mutate: (i) => {
       ep(i).aors = '1001-aor';
       i.aors[0].objectName = '1001-aor';
+    },
+    object: '1001',
+  },
+  AOR_MISSING: {
+    mutate: (i) => {
+      i.aors = [];
     },
     object: '1001',
   },
@@ -166,5 +178,87 @@ describe('diagnose', () => {
     const input = clean();
     withTls(input, '2025-12-01T00:00:00.000Z', null);
     expect(diagnose(input).map((f) => f.code)).toEqual(['TLS_CERT_INVALID']);
+  });
+
+  describe('AORs the registrar cannot find', () => {
+    it('AOR_MISSING, not AOR_NAME_MISMATCH, when aors= names the user but the AOR section does not exist', () => {
+      const input = clean();
+      input.aors = [];
+      expect(codes(input)).toEqual(['AOR_MISSING/1001']);
+      const f = diagnose(input)[0];
+      expect(f).toMatchObject({
+        severity: 'error',
+        object: { type: 'endpoint', name: '1001' },
+        evidence: { aors: ['1001'], missingAors: ['1001'], existingAors: [] },
+      });
+      expect(f.message).toContain("404 (AOR '1001' not found)");
+      expect(f.remedy).toContain('add [1001] with type=aor');
+    });
+
+    it('AOR_MISSING for a dangling extra entry, without claiming a 404', () => {
+      const input = clean();
+      ep(input).aors = '1001,1001-desk';
+      const f = diagnose(input);
+      expect(f.map((x) => `${x.code}/${x.object.name}`)).toEqual(['AOR_MISSING/1001']);
+      expect(f[0].evidence).toMatchObject({ missingAors: ['1001-desk'], existingAors: ['1001'] });
+      expect(f[0].message).not.toContain('404');
+    });
+
+    it('both codes when aors= names neither the user nor an existing AOR, with "add" as the remedy', () => {
+      const input = clean();
+      ep(input).aors = '1001-aor';
+      input.aors = [];
+      const f = diagnose(input);
+      expect(f.map((x) => x.code)).toEqual(['AOR_MISSING', 'AOR_NAME_MISMATCH']);
+      expect(f[1].remedy).toContain('add an AOR section [1001]');
+    });
+
+    it('considers endpoints without auth that can register (an AOR with max_contacts > 0)', () => {
+      const input = clean();
+      input.endpoints[0].auths = [];
+      ep(input).auth = '';
+      ep(input).aors = '1001-aor';
+      input.aors[0].objectName = '1001-aor';
+      expect(codes(input)).toEqual(['AOR_NAME_MISMATCH/1001']);
+      input.aors = [];
+      expect(codes(input)).toEqual(['AOR_MISSING/1001']);
+    });
+
+    it('does not ask a trunk without auth whose AORs refuse registration (max_contacts=0) to be named after it', () => {
+      const input = clean();
+      input.endpoints[0].auths = [];
+      ep(input).auth = '';
+      ep(input).aors = 'provider-aor';
+      Object.assign(input.aors[0], {
+        objectName: 'provider-aor',
+        maxContacts: 0,
+        contact: 'sip:sbc@192.0.2.1',
+      });
+      expect(codes(input)).toEqual([]);
+    });
+  });
+
+  describe('TLS certificate', () => {
+    it('a valid certificate for a DNS name (probed by address) with 1 day left is only expiring', () => {
+      const input = clean();
+      withTls(input, '2026-01-02T00:00:00.000Z', null, ['pbx.example.com']);
+      const f = diagnose(input);
+      expect(f.map((x) => x.code)).toEqual(['TLS_CERT_EXPIRING']);
+      expect(f[0].evidence).toMatchObject({ dnsNames: ['pbx.example.com'], daysLeft: 1, error: null });
+    });
+
+    it('a valid certificate far from expiry is no finding', () => {
+      const input = clean();
+      withTls(input, '2026-03-01T00:00:00.000Z', null, ['pbx.example.com']);
+      expect(diagnose(input)).toEqual([]);
+    });
+
+    it('an untrusted one is invalid, with its DNS names as evidence', () => {
+      const input = clean();
+      withTls(input, '2026-03-01T00:00:00.000Z', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', ['pbx.example.com']);
+      const f = diagnose(input);
+      expect(f.map((x) => x.code)).toEqual(['TLS_CERT_INVALID']);
+      expect(f[0].evidence).toMatchObject({ dnsNames: ['pbx.example.com'] });
+    });
   });
 });

@@ -4,6 +4,7 @@ import { CODEC_MODULES, list, parseAllow, str } from '../pjsip/pjsip.parse';
 /** The fixed list of finding codes (metric label values come from here only). */
 export const FINDING_CODES = [
   'AOR_NAME_MISMATCH',
+  'AOR_MISSING',
   'AUTH_USERNAME_MISMATCH',
   'WEBSOCKET_TRANSPORT_NOT_RUNNING',
   'SRTP_MODULE_MISSING',
@@ -25,6 +26,7 @@ export type Severity = 'error' | 'warning' | 'info';
 /** Each code has one severity, so the metric's label set is fixed. */
 export const FINDING_SEVERITY: Readonly<Record<FindingCode, Severity>> = {
   AOR_NAME_MISMATCH: 'error',
+  AOR_MISSING: 'error',
   AUTH_USERNAME_MISMATCH: 'error',
   WEBSOCKET_TRANSPORT_NOT_RUNNING: 'error',
   SRTP_MODULE_MISSING: 'error',
@@ -69,7 +71,12 @@ export interface TlsCertificateSnapshot {
   /** ISO time the certificate expires. */
   validTo: string | null;
   subject: string | null;
-  /** Why a browser would refuse it (`DEPTH_ZERO_SELF_SIGNED_CERT`, `CERT_HAS_EXPIRED`, a handshake error …). */
+  /** The DNS names of its subjectAltName (the probe connects by address, so they are not checked). */
+  dnsNames?: string[];
+  /**
+   * Why a browser would refuse it whatever name it uses (`DEPTH_ZERO_SELF_SIGNED_CERT`, `CERT_HAS_EXPIRED`,
+   * `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, a handshake error …); never a host-name mismatch.
+   */
   error: string | null;
 }
 
@@ -108,7 +115,7 @@ export function diagnose(input: DiagnosisInput, options: Partial<DiagnoseOptions
     findings.push({ code, severity: FINDING_SEVERITY[code], ...f });
   };
   const transportByName = new Map(input.transports.map((t) => [t.name, t]));
-  const aorNames = new Set(input.aors.map((a) => str(a, 'objectName')));
+  const aorByName = new Map(input.aors.map((a) => [str(a, 'objectName'), a]));
   const moduleRunning = (m: string): boolean | undefined =>
     input.modules.find((x) => x.module === m)?.running;
   const wsContactEndpoints = new Set(
@@ -130,14 +137,37 @@ export function diagnose(input: DiagnosisInput, options: Partial<DiagnoseOptions
     const identifyBy = list(ep, 'identifyBy');
     const usernames = auths.map((a) => str(a, 'username')).filter((u) => u.length > 0);
 
-    // The registrar looks up the AOR named like the To user, within the endpoint's aors=.
-    if (auths.length > 0 && !aors.includes(name) && !usernames.some((u) => aors.includes(u))) {
-      const existing = aors.filter((a) => aorNames.has(a));
+    const existing = aors.filter((a) => aorByName.has(a));
+    const missingAors = aors.filter((a) => !aorByName.has(a));
+    // The registrar takes the To user (or the auth username) only if it is listed in aors=, then needs
+    // that AOR object: not listed → 404 "AOR '' not found"; listed but no such AOR → 404 "AOR 'x' not
+    // found". An endpoint without auth registers too, unauthenticated; one whose AORs all refuse
+    // registration (max_contacts=0, e.g. a trunk with a static contact=) never does.
+    const registers =
+      auths.length > 0 || existing.some((a) => Number(aorByName.get(a)?.maxContacts ?? 0) > 0);
+    if (registers && !aors.includes(name) && !usernames.some((u) => aors.includes(u))) {
       add('AOR_NAME_MISMATCH', {
         object,
         message: `endpoint '${name}' has aors=${aors.join(',') || '(none)'}, but no AOR is named '${name}': REGISTER To: <sip:${name}@…> gets 404 (AOR '' not found)`,
-        remedy: `pjsip.conf: rename the AOR section [${existing[0] ?? aors[0] ?? `${name}-aor`}] to [${name}] (type=aor) and set aors=${name} on endpoint [${name}]; then 'pjsip reload'`,
+        remedy:
+          existing.length > 0
+            ? `pjsip.conf: rename the AOR section [${existing[0]}] to [${name}] (type=aor) and set aors=${name} on endpoint [${name}]; then 'pjsip reload'`
+            : `pjsip.conf: add an AOR section [${name}] (type=aor, max_contacts=1, remove_existing=yes) and set aors=${name} on endpoint [${name}]; then 'pjsip reload'`,
         evidence: { aors, authUsernames: usernames, existingAors: existing },
+      });
+    }
+
+    if (missingAors.length > 0) {
+      const registerUsers = [name, ...usernames].filter((u) => missingAors.includes(u));
+      const effect =
+        registerUsers.length > 0
+          ? `REGISTER To: <sip:${registerUsers[0]}@…> gets 404 (AOR '${registerUsers[0]}' not found)`
+          : 'the entry is dead: nothing can register to it and calls to the endpoint never use it';
+      add('AOR_MISSING', {
+        object,
+        message: `endpoint '${name}' lists aors=${aors.join(',')}, but there is no AOR (type=aor section) ${missingAors.map((a) => `'${a}'`).join(', ')}: ${effect}`,
+        remedy: `pjsip.conf: add ${missingAors.map((a) => `[${a}]`).join(', ')} with type=aor (max_contacts=1, remove_existing=yes for a phone), or remove ${missingAors.join(', ')} from aors= on endpoint [${name}]; then 'pjsip reload'`,
+        evidence: { aors, missingAors, existingAors: existing, authUsernames: usernames },
       });
     }
 
