@@ -142,6 +142,28 @@ describe('normaliseObject', () => {
     expect(parseAllow(String(ep.allow))).toEqual(['opus', 'ulaw']);
   });
 
+  it('keeps the acronyms of a ContactStatusDetail whole, and its names as strings', () => {
+    const contact = normaliseObject({
+      Event: 'ContactStatusDetail',
+      AOR: '2001',
+      URI: 'sip:2001@127.0.0.1:5062',
+      CallID: '4fa1-77',
+      ID: '2001;@4c1f',
+      EndpointName: '2001',
+      RoundtripUsec: '4040',
+      QualifyFrequency: '10',
+    });
+    expect(contact).toEqual({
+      aor: '2001',
+      uri: 'sip:2001@127.0.0.1:5062',
+      callId: '4fa1-77',
+      id: '2001;@4c1f',
+      endpointName: '2001',
+      roundtripUsec: 4040,
+      qualifyFrequency: 10,
+    });
+  });
+
   it('drops passwords, md5 credentials and other secrets at parse time', () => {
     const auth = normaliseObject({
       ...endpoint1001.AuthDetail[0],

@@ -67,9 +67,17 @@ const STRING_KEYS = new Set([
   'domain',
 ]);
 
-/** `RtcpMux` → `rtcpMux`, `100rel` → `100rel`: Asterisk's CamelCase with the first letter lowered. */
+/**
+ * Asterisk's CamelCase key as camelCase: `RtcpMux` → `rtcpMux`, `100rel` → `100rel`, and the acronyms
+ * of contact items whole: `AOR` → `aor`, `URI` → `uri`, `ID` → `id`, `CallID` → `callId`.
+ */
 export function lowerFirst(key: string): string {
-  return key.length === 0 ? key : key[0].toLowerCase() + key.slice(1);
+  if (/^[A-Z0-9]+$/.test(key)) return key.toLowerCase();
+  const k = key.replace(/([a-z0-9])ID$/, '$1Id');
+  // A leading acronym before a word (`URIParam` → `uriParam`).
+  const acronym = /^[A-Z]+(?=[A-Z][a-z])/.exec(k);
+  if (acronym) return acronym[0].toLowerCase() + k.slice(acronym[0].length);
+  return k.length === 0 ? k : k[0].toLowerCase() + k.slice(1);
 }
 
 /** `yes/no/true/false` (any case) → boolean, decimal numbers → number, anything else unchanged. */
