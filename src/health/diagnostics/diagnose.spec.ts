@@ -141,6 +141,15 @@ describe('diagnose', () => {
     expect(f.evidence).toMatchObject({ aors: ['1001-aor'], authUsernames: ['1001'] });
   });
 
+  it('says 403, not 404, for an endpoint with auth but no aors= at all', () => {
+    const input = clean();
+    ep(input).aors = '';
+    const f = diagnose(input).find((x) => x.code === 'AOR_NAME_MISMATCH')!;
+    expect(f.message).toContain('gets 403');
+    expect(f.message).not.toContain('404');
+    expect(f.remedy).toContain('add an AOR section [1001]');
+  });
+
   it('treats an endpoint with WebSocket contacts as WebRTC even without webrtc=yes', () => {
     const input = clean();
     Object.assign(ep(input), { webrtc: false, transport: '' });

@@ -148,7 +148,10 @@ export function diagnose(input: DiagnosisInput, options: Partial<DiagnoseOptions
     if (registers && !aors.includes(name) && !usernames.some((u) => aors.includes(u))) {
       add('AOR_NAME_MISMATCH', {
         object,
-        message: `endpoint '${name}' has aors=${aors.join(',') || '(none)'}, but no AOR is named '${name}': REGISTER To: <sip:${name}@…> gets 404 (AOR '' not found)`,
+        message:
+          aors.length === 0
+            ? `endpoint '${name}' has no aors=: REGISTER gets 403 (AMI FailedACL registrar_attempt_without_configured_aors)`
+            : `endpoint '${name}' has aors=${aors.join(',')}, but no AOR is named '${name}': REGISTER To: <sip:${name}@…> gets 404 (AOR '' not found)`,
         remedy:
           existing.length > 0
             ? `pjsip.conf: rename the AOR section [${existing[0]}] to [${name}] (type=aor) and set aors=${name} on endpoint [${name}]; then 'pjsip reload'`
