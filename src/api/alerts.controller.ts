@@ -1,8 +1,12 @@
-import { Controller, Get, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Query, UseGuards, UseInterceptors } from '@nestjs/common';
 import { BadRequestError } from '../common/errors';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { AlertsService } from '../detectors/alerts.service';
 import type { Alert, AlertType } from '../events/pbx-events';
 import { NodeStateStore } from '../state/node-state.store';
+import { KnownQueryInterceptor } from './known-query.interceptor';
+import { ApiErrors, ViewerAuth } from './openapi.decorators';
+import { AlertsResponseDto } from './openapi.schemas';
 import { ViewerGuard } from './viewer.guard';
 
 const ALERT_TYPES: readonly AlertType[] = ['auth_loop', 'aor_not_found', 'diagnostic'];
@@ -12,8 +16,12 @@ export interface AlertsResponse {
 }
 
 /** Active alerts of every node, oldest first. */
+@ApiTags('alerts')
+@ViewerAuth()
+@ApiErrors(400)
 @Controller('api/v1/alerts')
 @UseGuards(ViewerGuard)
+@UseInterceptors(KnownQueryInterceptor)
 export class AlertsController {
   constructor(
     private readonly state: NodeStateStore,
@@ -22,6 +30,12 @@ export class AlertsController {
 
   /** Optional filters: `?node=` (a configured node), `?type=auth_loop|aor_not_found`. */
   @Get()
+  @ApiOperation({
+    summary: 'Active alerts of every node (401 loops, AOR not found, diagnoses), oldest first',
+  })
+  @ApiQuery({ name: 'node', required: false, type: String, description: 'Only this configured node' })
+  @ApiQuery({ name: 'type', required: false, enum: ALERT_TYPES })
+  @ApiOkResponse({ type: AlertsResponseDto })
   list(@Query('node') node?: unknown, @Query('type') type?: unknown): AlertsResponse {
     if (node !== undefined && (typeof node !== 'string' || !this.state.has(node))) {
       throw new BadRequestError(`node: expected a configured node name (${this.state.names().join(', ')})`);

@@ -1,8 +1,10 @@
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type QualifyResponse, type ReloadResponse, ControlService } from '../control/control.service';
 import { DEFAULT_RELOAD_MODULE, RELOAD_MODULE_NAMES } from '../control/reload-modules';
 import { AdminGuard, ControlRoute } from './admin.guard';
+import { AdminAuth, ApiErrors, ApiNodeParam } from './openapi.decorators';
+import { QualifyResponseDto, ReloadResponseDto } from './openapi.schemas';
 
 /** Route paths of the control calls (also where an unreadable request body is audited). */
 export const CONTROL_ROUTES = {
@@ -12,11 +14,9 @@ export const CONTROL_ROUTES = {
 
 /** Commands (admin token): reload an allowlisted module, qualify an endpoint. Every call is audited. */
 @ApiTags('control')
-@ApiBearerAuth()
-@ApiResponse({ status: 401, description: 'No or invalid token, or no admin token configured' })
-@ApiResponse({ status: 403, description: 'Viewer token' })
-@ApiResponse({ status: 404, description: 'Unknown node (or endpoint)' })
-@ApiResponse({ status: 503, description: 'AMI of the node not connected' })
+@AdminAuth()
+@ApiNodeParam()
+@ApiErrors(400, 404, 503)
 @Controller()
 @UseGuards(AdminGuard)
 export class ControlController {
@@ -37,9 +37,8 @@ export class ControlController {
       additionalProperties: false,
     },
   })
-  @ApiResponse({ status: 400, description: 'Bad body or module not in the allowlist' })
-  @ApiResponse({ status: 429, description: 'Reloaded too recently (Retry-After header)' })
-  @ApiResponse({ status: 502, description: 'Asterisk refused the reload' })
+  @ApiErrors(429, 502)
+  @ApiOkResponse({ type: ReloadResponseDto })
   reload(@Param('node') node: string, @Body() body: unknown): Promise<ReloadResponse> {
     return this.control.reload(node, body, 'admin');
   }
@@ -48,6 +47,7 @@ export class ControlController {
   @ControlRoute('qualify')
   @HttpCode(200)
   @ApiOperation({ summary: "Qualify the endpoint's contacts now (results arrive as contact status changes)" })
+  @ApiOkResponse({ type: QualifyResponseDto })
   qualify(@Param('node') node: string, @Param('name') name: string): Promise<QualifyResponse> {
     return this.control.qualify(node, name, 'admin');
   }

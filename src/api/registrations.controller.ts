@@ -1,4 +1,5 @@
-import { Controller, Get, Inject, Param, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, UseGuards, UseInterceptors } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { BadRequestError } from '../common/errors';
 import { NodeStateStore } from '../state/node-state.store';
 import {
@@ -13,7 +14,15 @@ import {
   REGISTRATION_READER,
   type RegistrationReader,
 } from '../state/registrations/registration.views';
+import { KnownQueryInterceptor } from './known-query.interceptor';
 import { requireNode } from './node-param';
+import { ApiErrors, ApiNodeParam, ViewerAuth } from './openapi.decorators';
+import {
+  AorsResponseDto,
+  ContactsResponseDto,
+  EndpointDetailResponseDto,
+  EndpointsResponseDto,
+} from './openapi.schemas';
 import { ViewerGuard } from './viewer.guard';
 
 export interface EndpointsResponse {
@@ -35,8 +44,13 @@ export interface AorsResponse {
 }
 
 /** Reads of the live registration state of one node. */
+@ApiTags('registrations')
+@ViewerAuth()
+@ApiNodeParam()
+@ApiErrors(400, 404)
 @Controller('api/v1/nodes/:node')
 @UseGuards(ViewerGuard)
+@UseInterceptors(KnownQueryInterceptor)
 export class RegistrationsController {
   constructor(
     private readonly nodes: NodeStateStore,
@@ -46,6 +60,14 @@ export class RegistrationsController {
 
   /** PJSIP endpoints sorted by name; `?registered=true|false` keeps those with / without a contact. */
   @Get('endpoints')
+  @ApiOperation({ summary: 'PJSIP endpoints with registration state, sorted by name' })
+  @ApiQuery({
+    name: 'registered',
+    required: false,
+    enum: ['true', 'false'],
+    description: 'Keep the endpoints with (`true`) or without (`false`) a registered contact',
+  })
+  @ApiOkResponse({ type: EndpointsResponseDto })
   endpoints(@Param('node') node: string, @Query('registered') registered?: unknown): EndpointsResponse {
     requireNode(this.nodes, node);
     const filter = parseRegistered(registered);
@@ -54,6 +76,10 @@ export class RegistrationsController {
   }
 
   @Get('endpoints/:name')
+  @ApiOperation({
+    summary: 'One endpoint: its state, its contacts, active 401 loops / AOR-not-found, recent auth events',
+  })
+  @ApiOkResponse({ type: EndpointDetailResponseDto })
   async endpoint(@Param('node') node: string, @Param('name') name: string): Promise<EndpointDetailResponse> {
     requireNode(this.nodes, node);
     const endpoint = this.reader.endpoint(node, name);
@@ -65,12 +91,16 @@ export class RegistrationsController {
 
   /** Every registered contact of the node, sorted by endpoint, AOR and URI. */
   @Get('contacts')
+  @ApiOperation({ summary: 'Every registered contact, sorted by endpoint, AOR and URI' })
+  @ApiOkResponse({ type: ContactsResponseDto })
   contacts(@Param('node') node: string): ContactsResponse {
     requireNode(this.nodes, node);
     return { contacts: this.reader.contacts(node) };
   }
 
   @Get('aors')
+  @ApiOperation({ summary: 'AORs with their registered contact count and the endpoints naming them' })
+  @ApiOkResponse({ type: AorsResponseDto })
   aors(@Param('node') node: string): AorsResponse {
     requireNode(this.nodes, node);
     return { aors: this.reader.aors(node) };

@@ -1,4 +1,5 @@
-import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Query, UseGuards, UseInterceptors } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { BadRequestError } from '../common/errors';
 import {
   SECURITY_EVENT_TYPES,
@@ -8,7 +9,10 @@ import {
 import { SecurityEventsService } from '../detectors/security-events.service';
 import type { UnknownAccountOffender } from '../detectors/unknown-account.tracker';
 import { NodeStateStore } from '../state/node-state.store';
+import { KnownQueryInterceptor } from './known-query.interceptor';
 import { requireNode } from './node-param';
+import { ApiErrors, ApiNodeParam, ViewerAuth } from './openapi.decorators';
+import { SecurityEventsResponseDto, UnknownAccountsResponseDto } from './openapi.schemas';
 import { ViewerGuard } from './viewer.guard';
 
 export const SECURITY_EVENTS_DEFAULT_LIMIT = 100;
@@ -65,8 +69,13 @@ export function parseLimit(raw: unknown): number {
 }
 
 /** A node's recent SIP security events and the sources of unknown-account requests. */
+@ApiTags('security')
+@ViewerAuth()
+@ApiNodeParam()
+@ApiErrors(400, 404)
 @Controller('api/v1/nodes/:node')
 @UseGuards(ViewerGuard)
+@UseInterceptors(KnownQueryInterceptor)
 export class SecurityEventsController {
   constructor(
     private readonly state: NodeStateStore,
@@ -75,6 +84,34 @@ export class SecurityEventsController {
 
   /** Newest first; `since` (ISO 8601), `type`, `limit` (1..1000, default 100). */
   @Get('security-events')
+  @ApiOperation({
+    summary: 'Recent SIP security events (challenges, failures, unknown accounts, ACL denials), newest first',
+  })
+  @ApiQuery({
+    name: 'since',
+    required: false,
+    type: String,
+    description: 'ISO 8601 date or date-time: only events received at or after it',
+    example: '2026-11-23T11:00:00Z',
+  })
+  @ApiQuery({
+    name: 'type',
+    required: false,
+    type: String,
+    description: `Comma-separated: ${SECURITY_EVENT_TYPES.join(', ')}, or the part after the dot`,
+    example: 'challenge_failed,account_unknown',
+  })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: {
+      type: 'integer',
+      minimum: 1,
+      maximum: SECURITY_EVENTS_MAX_LIMIT,
+      default: SECURITY_EVENTS_DEFAULT_LIMIT,
+    },
+  })
+  @ApiOkResponse({ type: SecurityEventsResponseDto })
   list(
     @Param('node') node: string,
     @Query('since') since?: unknown,
@@ -88,6 +125,10 @@ export class SecurityEventsController {
 
   /** The 20 remote addresses with the most requests for accounts that do not exist. */
   @Get('unknown-accounts')
+  @ApiOperation({
+    summary: `The ${TOP_OFFENDERS} source addresses with the most requests for accounts that do not exist`,
+  })
+  @ApiOkResponse({ type: UnknownAccountsResponseDto })
   unknownAccounts(@Param('node') node: string): UnknownAccountsResponse {
     requireNode(this.state, node);
     return { offenders: this.securityEvents.offenders(node, TOP_OFFENDERS) };

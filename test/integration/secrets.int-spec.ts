@@ -145,7 +145,7 @@ describe('no secret reaches a client or the log', () => {
     expect(routes).toEqual(expect.arrayContaining(['/metrics', '/health/ready', '/api/v1/nodes']));
     const extra = [
       '/api/v1/nodes/pbx1/security-events?limit=1000',
-      '/api/v1/alerts?all=true',
+      '/api/v1/alerts?node=pbx1',
       '/docs',
       '/docs-json',
     ];
