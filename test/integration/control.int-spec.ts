@@ -1,6 +1,7 @@
 import { type INestApplication, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
+import { createServer } from 'node:net';
 import { WebSocket } from 'ws';
 import { AppModule } from '../../src/app.module';
 import { ErrorFilter } from '../../src/api/error.filter';
@@ -9,7 +10,7 @@ import { parseConfig } from '../../src/config/config.loader';
 import { EventBus } from '../../src/events/event-bus';
 import type { PbxEvent } from '../../src/events/pbx-events';
 import { expectEventually } from '../support/expect-eventually';
-import { sandboxNodeYaml } from '../support/daemon';
+import { sandboxNodeYaml, startDaemon, type TestDaemon } from '../support/daemon';
 import { SANDBOX, waitFullyBooted } from '../support/sandbox';
 
 const ADMIN = 'int-admin-token-5f2c9a';
@@ -328,6 +329,90 @@ describe('control against the sandbox Asterisk', () => {
     }
   });
 });
+
+/**
+ * A second node whose AMI port has nothing listening: the sandbox stays up for pbx1, the other node never
+ * logs in, and control calls on it are refused with 503 and audited as `not_connected`.
+ */
+describe('control on a node whose AMI is not connected', () => {
+  let daemon: TestDaemon;
+
+  const post = async (path: string, body?: unknown): Promise<{ status: number; body: any }> => {
+    const res = await fetch(daemon.url + path, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body ?? {}),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+  const counter = async (series: string): Promise<number> => {
+    const line = (await daemon.get('/metrics')).text.split('\n').find((l) => l.startsWith(`${series} `));
+    return line ? Number(line.slice(series.length + 1)) : 0;
+  };
+
+  beforeAll(async () => {
+    await waitFullyBooted(30_000);
+    daemon = await startDaemon(
+      [sandboxNodeYaml('pbx1'), sandboxNodeYaml('pbx-down', { amiPort: await freePort() })].join('\n'),
+      [
+        `auth: { adminToken: "${ADMIN}", viewerToken: "${VIEWER}" }`,
+        'connections: { reconnectInitialDelayMs: 100, reconnectMaxDelayMs: 500 }',
+      ].join('\n'),
+    );
+    // Not /health/ready: it stays 503 while a node is down. pbx1's AMI up shows the daemon is running.
+    await expectEventually(async () => {
+      const nodes = (await daemon.get('/api/v1/nodes', VIEWER)).body.nodes as Array<{
+        name: string;
+        ami: { status: string };
+      }>;
+      expect(nodes.map((n) => [n.name, n.ami.status])).toEqual([
+        ['pbx1', 'up'],
+        ['pbx-down', 'down'],
+      ]);
+    }, 20_000);
+  });
+
+  afterAll(async () => {
+    await daemon?.close();
+  });
+
+  it('reload and qualify answer 503 NODE_NOT_CONNECTED and count result="not_connected"', async () => {
+    const reloads = 'pbxpulse_reloads_total{node="pbx-down",module="res_pjsip.so",result="not_connected"}';
+    const qualifies = 'pbxpulse_qualifies_total{node="pbx-down",result="not_connected"}';
+    expect(await counter(reloads)).toBe(0);
+    expect(await counter(qualifies)).toBe(0);
+
+    const reload = await post('/api/v1/nodes/pbx-down/reload', { module: 'res_pjsip.so' });
+    expect(reload).toEqual({
+      status: 503,
+      body: expect.objectContaining({ statusCode: 503, code: 'NODE_NOT_CONNECTED' }),
+    });
+    expect(reload.body.message).toContain('pbx-down');
+    expect(await counter(reloads)).toBe(1);
+
+    const qualify = await post('/api/v1/nodes/pbx-down/endpoints/2001/qualify');
+    expect(qualify).toEqual({
+      status: 503,
+      body: expect.objectContaining({ statusCode: 503, code: 'NODE_NOT_CONNECTED' }),
+    });
+    expect(await counter(qualifies)).toBe(1);
+
+    // Refused before the rate limiter: a second reload is 503 again, not 429.
+    expect((await post('/api/v1/nodes/pbx-down/reload', { module: 'res_pjsip.so' })).status).toBe(503);
+    expect(await counter(reloads)).toBe(2);
+    // The connected node is unaffected.
+    expect((await post('/api/v1/nodes/pbx1/endpoints/2001/qualify')).status).toBe(200);
+  });
+});
+
+/** A TCP port nothing listens on (bound once, then released). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 /** GET/POST routes registered on the Express router, as OpenAPI paths. */
 function servedRoutes(app: INestApplication): string[] {

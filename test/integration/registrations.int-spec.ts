@@ -1,12 +1,19 @@
 import { AmiService } from '../../src/ami/ami.service';
 import type { PbxEvent } from '../../src/events/pbx-events';
 import { RegistrationStore } from '../../src/state/registrations/registration.store';
-import type { ContactView } from '../../src/state/registrations/registration.views';
+import type { PjsipObject } from '../../src/health/pjsip/pjsip.parse';
+import type { AorView, ContactView, EndpointView } from '../../src/state/registrations/registration.views';
 import { expectEventually } from '../support/expect-eventually';
 import { sandboxNodeYaml, startDaemon, type TestDaemon } from '../support/daemon';
 import { SANDBOX, coreRestartNow, waitFullyBooted } from '../support/sandbox';
 import { SipUdpClient } from '../support/sip/sip-udp-client';
 import { SipWsClient } from '../support/sip/sip-ws-client';
+
+/** What must survive a restart unchanged: the configuration side of endpoints and AORs. */
+interface Identity {
+  endpoints: Array<Pick<EndpointView, 'name' | 'aors' | 'auths' | 'authUsernames' | 'transport' | 'context'>>;
+  aors: Array<Pick<AorView, 'name' | 'maxContacts' | 'removeExisting' | 'qualifyFrequency' | 'endpoints'>>;
+}
 
 /**
  * Live registration state against the sandbox Asterisk, with real REGISTERs from the test SIP clients.
@@ -47,6 +54,64 @@ describe('registrations against the sandbox Asterisk', () => {
   const reconcile = (): Promise<number> => daemon.app.get(RegistrationStore).reconcile('pbx1');
   const resyncedCount = (): number =>
     daemon.events.filter((e) => e.type === 'state.resynced' && e.link === 'ami').length;
+
+  /** The configuration side of /endpoints and /aors (registration counts and device states move). */
+  const identity = async (): Promise<Identity> => {
+    const endpoints: EndpointView[] = (await daemon.get('/api/v1/nodes/pbx1/endpoints')).body.endpoints;
+    const aors: AorView[] = (await daemon.get('/api/v1/nodes/pbx1/aors')).body.aors;
+    return {
+      endpoints: endpoints.map(({ name, aors, auths, authUsernames, transport, context }) => ({
+        name,
+        aors,
+        auths,
+        authUsernames,
+        transport,
+        context,
+      })),
+      aors: aors.map(({ name, maxContacts, removeExisting, qualifyFrequency, endpoints }) => ({
+        name,
+        maxContacts,
+        removeExisting,
+        qualifyFrequency,
+        endpoints,
+      })),
+    };
+  };
+  /** The same, read from Asterisk's PJSIP list and detail actions through the pjsip routes. */
+  const asteriskIdentity = async (): Promise<Identity> => {
+    const names = ((await daemon.get('/api/v1/nodes/pbx1/pjsip/endpoints')).body.endpoints as PjsipObject[])
+      .map((e) => String(e.objectName))
+      .sort();
+    const details = await Promise.all(
+      names.map(async (name) => (await daemon.get(`/api/v1/nodes/pbx1/pjsip/endpoints/${name}`)).body),
+    );
+    const aors = ((await daemon.get('/api/v1/nodes/pbx1/pjsip/aors')).body.aors as PjsipObject[]).sort(
+      (a, b) => String(a.objectName).localeCompare(String(b.objectName)),
+    );
+    const csv = (v: PjsipObject[string] | undefined): string[] =>
+      String(v ?? '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter((x) => x.length > 0);
+    const endpoints = details.map((d: { endpoint: PjsipObject; auths: PjsipObject[] }) => ({
+      name: String(d.endpoint.objectName),
+      aors: csv(d.endpoint.aors),
+      auths: csv(d.endpoint.auth),
+      authUsernames: d.auths.map((a) => String(a.username)),
+      transport: d.endpoint.transport ? String(d.endpoint.transport) : null,
+      context: d.endpoint.context ? String(d.endpoint.context) : null,
+    }));
+    return {
+      endpoints,
+      aors: aors.map((a) => ({
+        name: String(a.objectName),
+        maxContacts: Number(a.maxContacts),
+        removeExisting: a.removeExisting === true,
+        qualifyFrequency: Number(a.qualifyFrequency),
+        endpoints: endpoints.filter((e) => e.aors.includes(String(a.objectName))).map((e) => e.name),
+      })),
+    };
+  };
 
   beforeAll(async () => {
     await waitFullyBooted(30_000);
@@ -190,6 +255,10 @@ describe('registrations against the sandbox Asterisk', () => {
       expect(contacts.map((c) => c.endpoint)).toEqual(expect.arrayContaining(['1001', '2002']));
     }, 5000);
 
+    const identityBefore = await identity();
+    expect(identityBefore.endpoints.map((e) => e.name)).toEqual(['1001', '1002', '2001', '2002']);
+    expect(await asteriskIdentity()).toEqual(identityBefore);
+
     const before = resyncedCount();
     await coreRestartNow();
     await waitFullyBooted(30_000);
@@ -216,6 +285,10 @@ describe('registrations against the sandbox Asterisk', () => {
       10_000,
       200,
     );
+    // Same endpoints and AORs as before the restart, and as Asterisk lists them right now; checked before
+    // any reconcile pass could repair what the resync got wrong.
+    expect(await identity()).toEqual(identityBefore);
+    expect(await asteriskIdentity()).toEqual(identityBefore);
     const up = daemon.events
       .filter((e) => e.type === 'node.connection_changed' && e.link === 'ami' && e.status === 'up')
       .at(-1);

@@ -1,7 +1,7 @@
 import type { PbxpulseConfig } from '../../config/config.types';
 import { EventBus } from '../../events/event-bus';
 import type { PjsipShowService } from '../pjsip/pjsip-show.service';
-import { DiagnosticsService } from './diagnostics.service';
+import { DIAGNOSTICS_INTERVAL_MS, DiagnosticsService } from './diagnostics.service';
 import { expectEventually } from '../../../test/support/expect-eventually';
 
 /** A PjsipShowService double for one endpoint whose AOR is misnamed. */
@@ -101,5 +101,41 @@ describe('DiagnosticsService', () => {
     const svc = new DiagnosticsService(config, fakePjsip().service, new EventBus());
     await expect(svc.get('nope')).rejects.toThrow("unknown node 'nope'");
     svc.onModuleDestroy();
+  });
+  describe('periodic recompute (fake timers)', () => {
+    afterEach(() => jest.useRealTimers());
+
+    it('recomputes every node every 5 minutes after bootstrap, and stops on module destroy', async () => {
+      jest.useFakeTimers();
+      expect(DIAGNOSTICS_INTERVAL_MS).toBe(5 * 60_000);
+      const two = {
+        nodes: [
+          { name: 'pbx1', ami: { host: '127.0.0.1' } },
+          { name: 'pbx2', ami: { host: '127.0.0.1' } },
+        ],
+      } as unknown as PbxpulseConfig;
+      const pjsip = fakePjsip();
+      const svc = new DiagnosticsService(two, pjsip.service, new EventBus());
+      svc.onApplicationBootstrap();
+
+      await jest.advanceTimersByTimeAsync(DIAGNOSTICS_INTERVAL_MS - 1);
+      expect(pjsip.calls()).toBe(0);
+      expect(svc.cached()).toEqual([]);
+
+      await jest.advanceTimersByTimeAsync(1);
+      expect(pjsip.calls()).toBe(2);
+      expect(svc.cached().map((c) => c.node)).toEqual(['pbx1', 'pbx2']);
+      const first = svc.cached()[0].result;
+
+      await jest.advanceTimersByTimeAsync(DIAGNOSTICS_INTERVAL_MS);
+      expect(pjsip.calls()).toBe(4);
+      // A fresh result object (recomputed), not the cached one served again.
+      expect(svc.cached()[0].result).not.toBe(first);
+
+      svc.onModuleDestroy();
+      await jest.advanceTimersByTimeAsync(3 * DIAGNOSTICS_INTERVAL_MS);
+      expect(pjsip.calls()).toBe(4);
+      expect(jest.getTimerCount()).toBe(0);
+    });
   });
 });

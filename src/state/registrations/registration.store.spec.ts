@@ -1,3 +1,4 @@
+import { expectEventually } from '../../../test/support/expect-eventually';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AmiActionFields, AmiListOptions, AmiListResult } from '../../ami/ami.connection';
@@ -278,6 +279,18 @@ describe('resync from the recorded list actions', () => {
       realm: '',
       authType: 'userpass',
     });
+  });
+
+  it('reads the lists again on FullyBooted after a resync: a login during boot saw device states Invalid', async () => {
+    const t = setup();
+    // Boot of a first connection: nothing loaded yet, the coordinator's resync is the one read.
+    t.bus.publish({ type: 'node.booted', node: 'pbx1', ts: 1, source: 'ami' });
+    expect(t.ami.calls.filter((c) => c === 'PJSIPShowEndpoints')).toEqual([]);
+    await t.store.resync('pbx1');
+    t.bus.publish({ type: 'node.booted', node: 'pbx1', ts: 2, source: 'ami' });
+    await expectEventually(() =>
+      expect(t.ami.calls.filter((c) => c === 'PJSIPShowEndpoints')).toHaveLength(2),
+    );
   });
 
   it('an empty PBX answers Error for its lists: that is empty, not a failure', async () => {

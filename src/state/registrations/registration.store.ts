@@ -46,6 +46,7 @@ const EVENT_TYPES = [
   'device.state_changed',
   'module.reloaded',
   'node.connection_changed',
+  'node.booted',
 ] as const;
 
 type StoreEvent = PbxEventOf<(typeof EVENT_TYPES)[number]>;
@@ -285,6 +286,11 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
       case 'module.reloaded':
         // `core reload` reports `All`; `module reload res_pjsip.so` reports the module.
         if (/^(res_pjsip(\.so)?|all)$/i.test(e.module)) this.scheduleConfigRefresh(slot);
+        return;
+      case 'node.booted':
+        // Lists read before FullyBooted (a login during `core restart`) report DeviceState Invalid,
+        // and no DeviceStateChange follows when boot completes: read them again.
+        if (slot.loaded) void this.resync(e.node).catch(() => undefined);
         return;
       case 'node.connection_changed':
         // A link that drops or returns breaks the pairing of the two links' copies: start afresh.
