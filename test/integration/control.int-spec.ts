@@ -1,4 +1,4 @@
-import { type INestApplication, type LoggerService } from '@nestjs/common';
+import { type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { createServer } from 'node:net';
@@ -12,34 +12,10 @@ import type { PbxEvent } from '../../src/events/pbx-events';
 import { expectEventually } from '../support/expect-eventually';
 import { sandboxNodeYaml, startDaemon, type TestDaemon } from '../support/daemon';
 import { SANDBOX, waitFullyBooted } from '../support/sandbox';
+import { CapturingLogger } from '../support/capturing-logger';
 
 const ADMIN = 'int-admin-token-5f2c9a';
 const VIEWER = 'int-viewer-token-81d0e7';
-
-/** Every Nest log line at every level, to grep for secrets. */
-class CapturingLogger implements LoggerService {
-  readonly lines: string[] = [];
-  private add(level: string, message: unknown, rest: unknown[]): void {
-    this.lines.push(
-      `${level} ${[message, ...rest].map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(' ')}`,
-    );
-  }
-  log(message: unknown, ...rest: unknown[]): void {
-    this.add('log', message, rest);
-  }
-  error(message: unknown, ...rest: unknown[]): void {
-    this.add('error', message, rest);
-  }
-  warn(message: unknown, ...rest: unknown[]): void {
-    this.add('warn', message, rest);
-  }
-  debug(message: unknown, ...rest: unknown[]): void {
-    this.add('debug', message, rest);
-  }
-  verbose(message: unknown, ...rest: unknown[]): void {
-    this.add('verbose', message, rest);
-  }
-}
 
 /**
  * Control routes against the sandbox Asterisk. The only changes: one `Reload res_pjsip.so` with the

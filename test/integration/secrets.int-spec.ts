@@ -8,12 +8,13 @@
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConsoleLogger, Logger, type LoggerService } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { WebSocket } from 'ws';
 import { sandboxNodeYaml, startDaemon, type TestDaemon } from '../support/daemon';
 import { expectEventually } from '../support/expect-eventually';
 import { SANDBOX } from '../support/sandbox';
 import { SipUdpClient } from '../support/sip/sip-udp-client';
+import { CapturingLogger } from '../support/capturing-logger';
 
 jest.setTimeout(60_000);
 
@@ -38,37 +39,6 @@ function configSecrets(): string[] {
     }
   }
   return values;
-}
-
-/** Every Nest log line at every level (the daemon logs only through Nest's Logger). */
-class CapturingLogger implements LoggerService {
-  readonly lines: string[] = [];
-  private add(level: string, message: unknown, rest: unknown[]): void {
-    const text = [message, ...rest].map((x) =>
-      typeof x === 'string' ? x : x instanceof Error ? `${x.message}\n${x.stack}` : JSON.stringify(x),
-    );
-    this.lines.push(`${level} ${text.join(' ')}`);
-  }
-  log(message: unknown, ...rest: unknown[]): void {
-    this.add('log', message, rest);
-  }
-  error(message: unknown, ...rest: unknown[]): void {
-    this.add('error', message, rest);
-  }
-  warn(message: unknown, ...rest: unknown[]): void {
-    this.add('warn', message, rest);
-  }
-  debug(message: unknown, ...rest: unknown[]): void {
-    this.add('debug', message, rest);
-  }
-  verbose(message: unknown, ...rest: unknown[]): void {
-    this.add('verbose', message, rest);
-  }
-  fatal(message: unknown, ...rest: unknown[]): void {
-    this.add('fatal', message, rest);
-  }
-  /** startDaemon asks for errors only; keep every level, debug included. */
-  setLogLevels(): void {}
 }
 
 /**
