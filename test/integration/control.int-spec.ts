@@ -13,6 +13,7 @@ import { expectEventually } from '../support/expect-eventually';
 import { sandboxNodeYaml, startDaemon, type TestDaemon } from '../support/daemon';
 import { SANDBOX, waitFullyBooted } from '../support/sandbox';
 import { CapturingLogger } from '../support/capturing-logger';
+import { type HttpAnswer, bearer, fetchAnswer } from '../support/http';
 
 const ADMIN = 'int-admin-token-5f2c9a';
 const VIEWER = 'int-viewer-token-81d0e7';
@@ -33,24 +34,16 @@ describe('control against the sandbox Asterisk', () => {
     path: string,
     token?: string,
     body?: unknown,
-  ): Promise<{ status: number; body: any; text: string; headers: Headers }> => {
-    const headers: Record<string, string> = {};
-    if (token) headers.authorization = `Bearer ${token}`;
+  ): Promise<HttpAnswer> => {
+    const headers = bearer(token);
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(url + path, {
+    const answer = await fetchAnswer(url + path, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    const text = await res.text();
-    bodies.push(text);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, body: parsed, text, headers: res.headers };
+    bodies.push(answer.text);
+    return answer;
   };
 
   beforeAll(async () => {

@@ -11,6 +11,7 @@ import { DiagnosticsService } from '../../src/health/diagnostics/diagnostics.ser
 import { expectEventually } from '../support/expect-eventually';
 import { sandboxNodeYaml } from '../support/daemon';
 import { SANDBOX, waitFullyBooted } from '../support/sandbox';
+import { type HttpAnswer, fetchAnswer } from '../support/http';
 
 /**
  * `pjsip show` equivalents and diagnoses against the sandbox Asterisk. Read-only: nothing here changes
@@ -21,17 +22,10 @@ describe('diagnostics against the sandbox Asterisk', () => {
   let url: string;
   const events: PbxEvent[] = [];
   const bodies: string[] = [];
-  const get = async (path: string): Promise<{ status: number; body: any; text: string }> => {
-    const res = await fetch(url + path);
-    const text = await res.text();
-    bodies.push(text);
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    return { status: res.status, body, text };
+  const get = async (path: string): Promise<HttpAnswer> => {
+    const answer = await fetchAnswer(url + path);
+    bodies.push(answer.text);
+    return answer;
   };
   const api = (path: string): Promise<{ status: number; body: any; text: string }> =>
     get(`/api/v1/nodes/pbx1${path}`);

@@ -9,6 +9,7 @@ import type { PbxpulseConfig } from '../../src/config/config.types';
 import { EventBus } from '../../src/events/event-bus';
 import type { PbxEvent } from '../../src/events/pbx-events';
 import { SANDBOX } from './sandbox';
+import { bearer, fetchAnswer } from './http';
 
 /** A pbxpulse daemon running in this process on a free port, with every bus event recorded. */
 export interface TestDaemon {
@@ -55,15 +56,8 @@ export async function startDaemon(
     url,
     events,
     async get(path, token) {
-      const res = await fetch(url + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-      const text = await res.text();
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = undefined;
-      }
-      return { status: res.status, body, text };
+      const { status, body, text } = await fetchAnswer(url + path, { headers: bearer(token) });
+      return { status, body, text };
     },
     close: () => app.close(),
   };

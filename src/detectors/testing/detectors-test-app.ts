@@ -15,6 +15,7 @@ import {
 import { REGISTRATION_READER, type RegistrationReader } from '../../state/registrations/registration.views';
 import { StateModule } from '../../state/state.module';
 import { DetectorsModule } from '../detectors.module';
+import { bearer, fetchAnswer } from '../../../test/support/http';
 
 export interface DetectorsTestApp {
   app: INestApplication;
@@ -79,15 +80,14 @@ export async function createDetectorsApp(reader: RegistrationReader, yaml = ''):
     events,
     url,
     async get(path, token) {
-      const res = await fetch(url + path, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-      const text = await res.text();
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = undefined;
-      }
-      return { status: res.status, body, text, contentType: res.headers.get('content-type') };
+      const answer = await fetchAnswer(url + path, { headers: bearer(token) });
+      const body: unknown = answer.body;
+      return {
+        status: answer.status,
+        body,
+        text: answer.text,
+        contentType: answer.headers.get('content-type'),
+      };
     },
     close: () => app.close(),
   };
