@@ -198,6 +198,46 @@ async function reloadEvents() {
 // A minimal SIP UDP client: REGISTER with MD5 digest, answers OPTIONS (qualify) with 200.
 
 const md5 = (s) => createHash('md5').update(s).digest('hex');
+
+/**
+ * The `Authorization: Digest` header answering the MD5 challenge of a 401 (`raw` is the whole
+ * response), with qop=auth when Asterisk offers it.
+ */
+function digestAuthorization(raw, { user, password, method, uri }) {
+  const challenges = raw.split('\r\n').filter((l) => /^WWW-Authenticate:/i.test(l));
+  const header = challenges.find((l) => /algorithm=("?)MD5\1(,|$)/i.test(l)) ?? challenges[0];
+  const param = (k) =>
+    (header.match(new RegExp(`${k}="([^"]*)"`, 'i')) ??
+      header.match(new RegExp(`${k}=([^,\\s]+)`, 'i')) ??
+      [])[1];
+  const realm = param('realm');
+  const nonce = param('nonce');
+  const opaque = param('opaque');
+  const qop = param('qop');
+  const ha1 = md5(`${user}:${realm}:${password}`);
+  const ha2 = md5(`${method}:${uri}`);
+  const cnonce = rand(4);
+  const nc = '00000001';
+  const parts = [
+    `username="${user}"`,
+    `realm="${realm}"`,
+    `nonce="${nonce}"`,
+    `uri="${uri}"`,
+    'algorithm=MD5',
+  ];
+  if (qop) {
+    parts.push(
+      `response="${md5(`${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`)}"`,
+      'qop=auth',
+      `nc=${nc}`,
+      `cnonce="${cnonce}"`,
+    );
+  } else {
+    parts.push(`response="${md5(`${ha1}:${nonce}:${ha2}`)}"`);
+  }
+  if (opaque) parts.push(`opaque="${opaque}"`);
+  return `Authorization: Digest ${parts.join(', ')}`;
+}
 const rand = (n = 8) => randomBytes(n).toString('hex');
 
 class SipClient {
@@ -270,45 +310,9 @@ class SipClient {
       const res = await this.request([...lines, 'Content-Length: 0', '', ''].join('\r\n'));
       statuses.push(res.status);
       if (res.status !== 401 || i === attempts) break;
-      auth = this.authorization(res.raw, { user, password, uri });
+      auth = digestAuthorization(res.raw, { user, password, method: 'REGISTER', uri });
     }
     return statuses;
-  }
-
-  authorization(raw, { user, password, uri }) {
-    const challenges = raw.split('\r\n').filter((l) => /^WWW-Authenticate:/i.test(l));
-    const header = challenges.find((l) => /algorithm=("?)MD5\1(,|$)/i.test(l)) ?? challenges[0];
-    const param = (k) =>
-      (header.match(new RegExp(`${k}="([^"]*)"`, 'i')) ??
-        header.match(new RegExp(`${k}=([^,\\s]+)`, 'i')) ??
-        [])[1];
-    const realm = param('realm');
-    const nonce = param('nonce');
-    const opaque = param('opaque');
-    const qop = param('qop');
-    const ha1 = md5(`${user}:${realm}:${password}`);
-    const ha2 = md5(`REGISTER:${uri}`);
-    const cnonce = rand(4);
-    const nc = '00000001';
-    const parts = [
-      `username="${user}"`,
-      `realm="${realm}"`,
-      `nonce="${nonce}"`,
-      `uri="${uri}"`,
-      'algorithm=MD5',
-    ];
-    if (qop) {
-      parts.push(
-        `response="${md5(`${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`)}"`,
-        'qop=auth',
-        `nc=${nc}`,
-        `cnonce="${cnonce}"`,
-      );
-    } else {
-      parts.push(`response="${md5(`${ha1}:${nonce}:${ha2}`)}"`);
-    }
-    if (opaque) parts.push(`opaque="${opaque}"`);
-    return `Authorization: Digest ${parts.join(', ')}`;
   }
 
   close() {
@@ -418,43 +422,6 @@ class SipCaller {
     });
   }
 
-  digest(raw, { user, password, method, uri }) {
-    const header =
-      raw.split('\r\n').find((l) => /^WWW-Authenticate:.*algorithm=("?)MD5\1(,|$)/i.test(l)) ??
-      raw.split('\r\n').find((l) => /^WWW-Authenticate:/i.test(l));
-    const param = (k) =>
-      (header.match(new RegExp(`${k}="([^"]*)"`, 'i')) ??
-        header.match(new RegExp(`${k}=([^,\\s]+)`, 'i')) ??
-        [])[1];
-    const realm = param('realm');
-    const nonce = param('nonce');
-    const opaque = param('opaque');
-    const qop = param('qop');
-    const ha1 = md5(`${user}:${realm}:${password}`);
-    const ha2 = md5(`${method}:${uri}`);
-    const cnonce = rand(4);
-    const nc = '00000001';
-    const parts = [
-      `username="${user}"`,
-      `realm="${realm}"`,
-      `nonce="${nonce}"`,
-      `uri="${uri}"`,
-      'algorithm=MD5',
-    ];
-    if (qop) {
-      parts.push(
-        `response="${md5(`${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`)}"`,
-        'qop=auth',
-        `nc=${nc}`,
-        `cnonce="${cnonce}"`,
-      );
-    } else {
-      parts.push(`response="${md5(`${ha1}:${nonce}:${ha2}`)}"`);
-    }
-    if (opaque) parts.push(`opaque="${opaque}"`);
-    return `Authorization: Digest ${parts.join(', ')}`;
-  }
-
   /** INVITE `exten` as `user`, answer the challenge, ACK the 200. Resolves the dialog. */
   async call(user, exten, { sendRtp }) {
     const media = dgram.createSocket('udp4');
@@ -508,7 +475,7 @@ class SipCaller {
           '',
         ].join('\r\n'),
       );
-      const auth = this.digest(res.raw, { user, password: PASSWORDS[user], method: 'INVITE', uri });
+      const auth = digestAuthorization(res.raw, { user, password: PASSWORDS[user], method: 'INVITE', uri });
       cseq = this.cseq++;
       branch = `z9hG4bK${rand()}`;
       res = await this.request(invite(cseq, branch, auth), sdp);
