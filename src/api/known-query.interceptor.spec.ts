@@ -5,7 +5,6 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppModule } from '../app.module';
-import { parseConfig } from '../config/config.loader';
 import { AlertsController } from './alerts.controller';
 import { CallsController } from './calls.controller';
 import { ErrorFilter } from './error.filter';
@@ -13,6 +12,7 @@ import { declaredQueryParams, KnownQueryInterceptor, unknownQueryError } from '.
 import { NodesController } from './nodes.controller';
 import { RegistrationsController } from './registrations.controller';
 import { SecurityEventsController } from './security-events.controller';
+import { offlineConfig } from '../../test/support/daemon';
 
 const VIEWER = 'query-viewer-token-0123456789';
 
@@ -102,15 +102,7 @@ describe('KnownQueryInterceptor (whole app over HTTP, viewer token configured)',
 
   beforeAll(async () => {
     // Nothing listens on port 1: both links stay down, which state reads do not mind.
-    const config = parseConfig(
-      [
-        'http: { host: 127.0.0.1 }',
-        `auth: { viewerToken: "${VIEWER}" }`,
-        'nodes:',
-        '  - { name: a, ami: { host: 127.0.0.1, port: 1, username: u, secret: s }, ari: { url: "http://127.0.0.1:1", username: u, password: p } }',
-      ].join('\n'),
-      { source: '<test>', env: {} },
-    );
+    const config = offlineConfig({ extraYaml: `auth: { viewerToken: "${VIEWER}" }` });
     app = await NestFactory.create(AppModule.forRoot(config), { logger: false });
     app.useGlobalFilters(new ErrorFilter());
     app.useWebSocketAdapter(new WsAdapter(app));

@@ -2,8 +2,8 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { OpenAPIObject, OperationObject, ReferenceObject, SchemaObject } from '@nestjs/swagger';
 import { AppModule } from '../app.module';
-import { parseConfig } from '../config/config.loader';
 import { openApiDocument } from './openapi';
+import { offlineConfig } from '../../test/support/daemon';
 
 type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -13,15 +13,10 @@ describe('openApiDocument (whole app)', () => {
 
   beforeAll(async () => {
     // Nothing listens on port 1, and the app is not even initialised: the document needs routes only.
-    const config = parseConfig(
-      [
-        'http: { host: 127.0.0.1 }',
+    const config = offlineConfig({
+      extraYaml:
         'auth: { viewerToken: "openapi-viewer-token-0123456789", adminToken: "openapi-admin-token-0123456789" }',
-        'nodes:',
-        '  - { name: a, ami: { host: 127.0.0.1, port: 1, username: u, secret: s }, ari: { url: "http://127.0.0.1:1", username: u, password: p } }',
-      ].join('\n'),
-      { source: '<test>', env: {} },
-    );
+    });
     app = await NestFactory.create(AppModule.forRoot(config), { logger: false });
     doc = openApiDocument(app);
   });

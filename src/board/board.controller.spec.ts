@@ -3,8 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Script } from 'node:vm';
 import { AppModule } from '../app.module';
-import { parseConfig } from '../config/config.loader';
 import { BOARD_SCRIPT } from './board.script';
+import { offlineConfig } from '../../test/support/daemon';
 
 const VIEWER = 'board-viewer-token-0123456789';
 
@@ -14,15 +14,7 @@ describe('BoardController (whole app, viewer token configured)', () => {
 
   beforeAll(async () => {
     // Nothing listens on port 1: both links stay down, which the board's routes do not care about.
-    const config = parseConfig(
-      [
-        'http: { host: 127.0.0.1 }',
-        `auth: { viewerToken: "${VIEWER}" }`,
-        'nodes:',
-        '  - { name: a, ami: { host: 127.0.0.1, port: 1, username: u, secret: s }, ari: { url: "http://127.0.0.1:1", username: u, password: p } }',
-      ].join('\n'),
-      { source: '<test>', env: {} },
-    );
+    const config = offlineConfig({ extraYaml: `auth: { viewerToken: "${VIEWER}" }` });
     app = await NestFactory.create(AppModule.forRoot(config), { logger: false });
     app.useWebSocketAdapter(new WsAdapter(app));
     await app.listen(0, '127.0.0.1');

@@ -3,11 +3,11 @@ import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { WebSocket } from 'ws';
 import { AppModule } from '../../src/app.module';
-import { parseConfig } from '../../src/config/config.loader';
 import { EventBus } from '../../src/events/event-bus';
 import { GatewayHub } from '../../src/gateway/gateway.hub';
 import { LiveGateway } from '../../src/gateway/live.gateway';
 import { expectEventually } from '../support/expect-eventually';
+import { offlineConfig } from '../support/daemon';
 
 /** A WebSocket client that records every JSON message. */
 class TestClient {
@@ -38,16 +38,7 @@ async function startApp(
   extra = '',
 ): Promise<{ app: INestApplication; url: string; hub: GatewayHub; bus: EventBus }> {
   // Nothing listens on these ports: the daemon runs with both links down, which is all the transport needs.
-  const config = parseConfig(
-    [
-      'http: { host: 127.0.0.1 }',
-      extra,
-      'nodes:',
-      '  - { name: a, ami: { host: 127.0.0.1, port: 1, username: u, secret: s }, ari: { url: "http://127.0.0.1:1", username: u, password: p } }',
-      '  - { name: b, ami: { host: 127.0.0.1, port: 1, username: u, secret: s }, ari: { url: "http://127.0.0.1:1", username: u, password: p } }',
-    ].join('\n'),
-    { source: '<test>', env: {} },
-  );
+  const config = offlineConfig({ nodes: ['a', 'b'], extraYaml: extra });
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: false });
   app.useWebSocketAdapter(new WsAdapter(app));
   await app.listen(0, '127.0.0.1');

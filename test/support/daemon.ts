@@ -34,6 +34,19 @@ export function sandboxNodeYaml(
 }
 
 /** `port` (default: a free one) lets a test restart a daemon where its clients expect it. */
+/**
+ * A configuration whose nodes point at 127.0.0.1:1, where nothing listens: the daemon runs with every
+ * link down, which is all that routes, the gateway transport or the OpenAPI document need.
+ */
+export function offlineConfig(opts: { nodes?: readonly string[]; extraYaml?: string } = {}): PbxpulseConfig {
+  const nodes = (opts.nodes ?? ['a']).map(
+    (name) =>
+      `  - { name: ${name}, ami: { host: 127.0.0.1, port: 1, username: u, secret: s }, ari: { url: "http://127.0.0.1:1", username: u, password: p } }`,
+  );
+  const text = ['http: { host: 127.0.0.1 }', opts.extraYaml ?? '', 'nodes:', ...nodes].join('\n');
+  return parseConfig(text, { source: '<test>', env: {} });
+}
+
 export async function startDaemon(
   nodesYaml: string,
   extraYaml = '',
