@@ -1,10 +1,10 @@
 import { Registry } from 'prom-client';
-import { parseConfig } from '../config/config.loader';
 import { EventBus } from '../events/event-bus';
 import type { ChannelEvent, ChannelSnapshot } from '../events/pbx-events';
 import { CallStore } from '../state/calls/call.store';
 import {
   amiChannelEvents,
+  FIXTURE_CONFIG,
   fixtureBytes,
   NODE,
   parseFrames,
@@ -12,23 +12,13 @@ import {
 import type { EndpointView, RegistrationReader } from '../state/registrations/registration.views';
 import { CallMetrics } from './call.metrics';
 
-const CONFIG = parseConfig(
-  [
-    'nodes:',
-    `  - name: ${NODE}`,
-    '    ami: { host: 127.0.0.1, username: u, secret: s }',
-    '    ari: { url: "http://127.0.0.1:8088", username: u, password: p }',
-  ].join('\n'),
-  { source: '<test>', env: {} },
-);
-
 /** Configured endpoints of NODE, as the registration store lists them. */
 const CONFIGURED = ['1002', '2001', '2002'];
 
 function setup() {
   const registry = new Registry();
   const bus = new EventBus();
-  const store = new CallStore(CONFIG, bus);
+  const store = new CallStore(FIXTURE_CONFIG, bus);
   const reader = {
     endpoints: (node: string) =>
       node === NODE ? CONFIGURED.map((name) => ({ name, registered: false }) as EndpointView) : [],

@@ -1,4 +1,3 @@
-import { parseConfig } from '../../config/config.loader';
 import { EventBus } from '../../events/event-bus';
 import type { ChannelEvent, ChannelSnapshot } from '../../events/pbx-events';
 import type { CallChannelEnded, CallEnded, CallUpdated } from './call.events';
@@ -8,24 +7,15 @@ import {
   ariCallMessages,
   ariChannelEvents,
   FIXTURE_CALLS,
+  FIXTURE_CONFIG,
   fixtureBytes,
   NODE,
   parseFrames,
 } from './testing/call-events.fixtures';
 
-const CONFIG = parseConfig(
-  [
-    'nodes:',
-    `  - name: ${NODE}`,
-    '    ami: { host: 127.0.0.1, username: u, secret: s }',
-    '    ari: { url: "http://127.0.0.1:8088", username: u, password: p }',
-  ].join('\n'),
-  { source: '<test>', env: {} },
-);
-
 function setup(recentCalls?: number) {
   const bus = new EventBus();
-  const store = new CallStore(CONFIG, bus, recentCalls === undefined ? undefined : { recentCalls });
+  const store = new CallStore(FIXTURE_CONFIG, bus, recentCalls === undefined ? undefined : { recentCalls });
   const seen = {
     updated: [] as CallUpdated[],
     channelEnded: [] as CallChannelEnded[],

@@ -11,8 +11,20 @@ import { AmiFrameParser } from '../../../ami/ami.parser';
 import type { AriChannel, AriEventMessage } from '../../../ari/ari.messages';
 import { normaliseAriEvent } from '../../../ari/ari.normaliser';
 import type { ChannelEvent, PbxEvent } from '../../../events/pbx-events';
+import { parseConfig } from '../../../config/config.loader';
 
 export const NODE = 'pbx1';
+
+/** A configuration of the one fixture node (no Asterisk needed: the stores are fed events). */
+export const FIXTURE_CONFIG = parseConfig(
+  [
+    'nodes:',
+    `  - name: ${NODE}`,
+    '    ami: { host: 127.0.0.1, username: u, secret: s }',
+    '    ari: { url: "http://127.0.0.1:8088", username: u, password: p }',
+  ].join('\n'),
+  { source: '<test>', env: {} },
+);
 
 /** The two calls of calls.ami. */
 export const FIXTURE_CALLS = {
