@@ -5,6 +5,7 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
@@ -36,7 +37,9 @@ export class AriService
     const c = config.connections;
     // A dedicated app name per daemon instance: an app that already exists without subscribeAll would
     // keep its old subscription model, and a second daemon with the same name would steal our socket.
-    const instance = `${hostname().replace(/[^A-Za-z0-9_-]/g, '')}-${process.pid}`;
+    // Host and pid say whose it is; the random tag keeps two daemons of one process (tests, an embedding
+    // application) apart: sharing a name makes each replace the other's app in Asterisk.
+    const instance = `${hostname().replace(/[^A-Za-z0-9_-]/g, '')}-${process.pid}-${randomBytes(3).toString('hex')}`;
     for (const node of config.nodes) {
       const conn = new AriConnection({
         node: node.name,
