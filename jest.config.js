@@ -17,6 +17,7 @@ module.exports = {
       transform: { '^.+\\.ts$': tsJest },
       testMatch: ['<rootDir>/test/integration/**/*.int-spec.ts'],
       setupFiles: ['<rootDir>/test/support/quiet-logger.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/sandbox-guard.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.js',
     },
   ],

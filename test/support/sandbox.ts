@@ -7,6 +7,7 @@
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { WebSocket } from 'ws';
 
 const execFileAsync = promisify(execFile);
 
@@ -216,4 +217,40 @@ export async function waitFullyBooted(timeoutMs = 60_000): Promise<void> {
     await sleep(200);
   }
   throw new Error(`Asterisk not fully booted after ${timeoutMs} ms: ${last}`);
+}
+
+/** Whether the sandbox's ARI events WebSocket opens within `timeoutMs` (a throw-away app, closed at once). */
+export function ariAnswers(timeoutMs = 3000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const url = new URL('/ari/events', SANDBOX.ariUrl.replace(/^http/, 'ws'));
+    url.searchParams.set('app', `pbxpulse-guard-${process.pid}`);
+    const auth = Buffer.from(`${SANDBOX.ariUser}:${SANDBOX.ariPassword}`).toString('base64');
+    const ws = new WebSocket(url, { headers: { authorization: `Basic ${auth}` } });
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      ws.removeAllListeners();
+      ws.on('error', () => undefined);
+      ws.terminate();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    ws.once('open', () => done(true));
+    ws.once('error', () => done(false));
+    ws.once('unexpected-response', () => done(false));
+  });
+}
+
+/**
+ * Before each integration file: the sandbox Asterisk must answer ARI. Asterisk 22.10.1 was seen, rarely,
+ * to wedge its ARI (every events WebSocket hangs, `ari show apps` hangs) or to crash after a daemon
+ * closed its events WebSocket; one such moment would fail every later file. Restart it then, loudly.
+ */
+export async function ensureSandboxResponsive(): Promise<void> {
+  if (await ariAnswers()) return;
+  console.warn(
+    'sandbox: the ARI events WebSocket does not open (Asterisk wedged or gone); restarting the sandbox Asterisk',
+  );
+  await sandboxRestart();
+  await waitFullyBooted(60_000);
+  if (!(await ariAnswers(10_000))) throw new Error('sandbox: ARI still does not answer after a restart');
 }
