@@ -1,12 +1,30 @@
 /**
  * Real SIP traffic against the sandbox Asterisk for `npm run demo`: a 401 loop (wrong password on 2001),
  * an AOR-not-found (1002), a few unknown accounts, a good registration (2002) and a short Echo call with
- * RTP. With `--continuous` it then goes on until SIGTERM: a wrong-password REGISTER of 2001 every 20 s
- * (the loop stays active, so PbxpulseAuthLoop fires after its 2 minutes) and a 20 s Echo call from 2002
- * every minute (calls to watch on the board and /ws). Compiled with the SIP test clients
- * (tsconfig.scripts.json).
+ * RTP. With `--continuous` it then goes on until SIGTERM: the REGISTERs of `RECURRING_REGISTERS` (so
+ * both alerts stay active for as long as the demo runs) and a 20 s Echo call from 2002 every minute
+ * (calls to watch on the board and /ws). Compiled with the SIP test clients (tsconfig.scripts.json).
  */
 import { SipUdpClient } from '../test/support/sip/sip-udp-client';
+
+/** A REGISTER the continuous demo repeats, as a misconfigured phone keeps retrying. */
+export interface RecurringRegister {
+  readonly user: string;
+  readonly password: string;
+  readonly everyMs: number;
+  readonly what: string;
+}
+
+/**
+ * Sent once, either alert would resolve a few minutes into the demo and a newcomer opening the alerts
+ * page later would see nothing: each interval stays well inside the window that keeps its alert active.
+ */
+export const RECURRING_REGISTERS: readonly RecurringRegister[] = [
+  // Within the 401-loop window (3 failures in 60 s, quiet after 120 s): the loop never clears.
+  { user: '2001', password: 'not-the-password', everyMs: 20_000, what: 'a wrong 2001 password every 20 s' },
+  // Inside the 5 minutes of the AOR-not-found alert (pbxpulse's and PbxpulseAorNotFound's).
+  { user: '1002', password: 'pw1002-sandbox', everyMs: 60_000, what: 'a 1002 REGISTER (404) every minute' },
+];
 
 async function main(): Promise<void> {
   const phone = await SipUdpClient.open();
@@ -49,18 +67,19 @@ async function continuous(): Promise<void> {
     }
   });
   const pause = (ms: number) => Promise.race([sleep(ms), stopped]);
-  const loop = await SipUdpClient.open();
+  // One socket per recurring REGISTER: each keeps its own Call-ID and CSeq, as separate phones would.
+  const phones = await Promise.all(RECURRING_REGISTERS.map(() => SipUdpClient.open()));
   const desk = await SipUdpClient.open();
   await desk.register({ user: '2002', password: 'pw2002-sandbox', expires: 3600 });
-  console.log(
-    'demo traffic: continuing (a wrong 2001 password every 20 s, a 20 s call from 2002 every minute)',
-  );
-  const keepLooping = (async () => {
+  const plan = RECURRING_REGISTERS.map((r) => r.what).join(', ');
+  console.log(`demo traffic: continuing (${plan}, a 20 s call from 2002 every minute)`);
+  const keepRegistering = RECURRING_REGISTERS.map(async ({ user, password, everyMs }, i) => {
     while (!stopping) {
-      await loop.register({ user: '2001', password: 'not-the-password' }).catch(() => undefined);
-      await pause(20_000);
+      await pause(everyMs);
+      if (stopping) break;
+      await phones[i].register({ user, password }).catch(() => undefined);
     }
-  })();
+  });
   const keepCalling = (async () => {
     while (!stopping) {
       await pause(40_000);
@@ -70,12 +89,15 @@ async function continuous(): Promise<void> {
       await call?.hangup().catch(() => undefined);
     }
   })();
-  await Promise.all([keepLooping, keepCalling]);
-  await Promise.allSettled([loop.close({ graceful: false }), desk.close({ graceful: false })]);
+  await Promise.all([...keepRegistering, keepCalling]);
+  await Promise.allSettled([...phones, desk].map((p) => p.close({ graceful: false })));
 }
 
-const run = process.argv.includes('--continuous') ? continuous : main;
-run().catch((err: Error) => {
-  console.error(`demo traffic failed: ${err.message}`);
-  process.exit(1);
-});
+// Only when run: a test imports RECURRING_REGISTERS without sending any traffic.
+if (require.main === module) {
+  const run = process.argv.includes('--continuous') ? continuous : main;
+  run().catch((err: Error) => {
+    console.error(`demo traffic failed: ${err.message}`);
+    process.exit(1);
+  });
+}

@@ -199,6 +199,7 @@ Try:
   curl -s ${base}/metrics | grep ^pbxpulse_
   curl -s ${base}/health/ready
   WebSocket stream: ws://127.0.0.1:9630/ws (README: "WebSocket stream"); a 20 s Echo call from 2002
-    starts every minute, and 2001 keeps sending a wrong password every 20 s (the 401 loop stays active).
+    starts every minute, 2001 keeps sending a wrong password every 20 s and 1002 re-REGISTERs every
+    minute (the 401 loop and the AOR-not-found stay active).
 Ctrl-C stops pbxpulse, the traffic${prometheus ? ' and Prometheus' : ''}; \`npm run sandbox -- down\` stops the sandbox Asterisk.
 `);

@@ -17,6 +17,16 @@ function run(cmd, args, extraEnv = {}) {
   return r.status ?? 1;
 }
 
+/** `sandbox.mjs status` exits 0 only while the sandbox Asterisk runs and answers its CLI. */
+function sandboxRunning() {
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'sandbox.mjs'), 'status'], {
+    cwd: root,
+    stdio: 'ignore',
+    timeout: 30_000,
+  });
+  return r.status === 0;
+}
+
 const only = process.argv[2]; // optional: "unit" or "integration"
 if (typeof process.getuid === 'function' && process.getuid() !== 0 && only !== 'unit') {
   console.error(
@@ -30,6 +40,8 @@ let failed = run(process.execPath, [
   '-p',
   'tsconfig.build.json',
 ]);
+// The same build as `npm run build`: the board's bundle too, type-checked (tests would bundle it on demand).
+if (!failed) failed = run(process.execPath, [join(root, 'scripts', 'build-board.mjs')]);
 if (failed) {
   console.error('npm test: build failed');
   process.exit(failed);
@@ -37,6 +49,7 @@ if (failed) {
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const suites = [];
+let sandboxWasRunning = false;
 if (only !== 'integration') suites.push(['unit', ['--selectProjects', 'unit']]);
 if (only !== 'unit') {
   // Host tools the integration tests use: openssl (TLS certificates for the lab Asterisk) and Prometheus
@@ -55,6 +68,7 @@ if (only !== 'unit') {
     }
   }
   // Provision the sandbox before Jest (its progress shows; Jest's globalSetup then finds it up).
+  sandboxWasRunning = sandboxRunning();
   failed = run(process.execPath, [join(root, 'scripts', 'sandbox.mjs'), 'up', '--install-host-deps']);
   if (failed) {
     console.error('npm test: could not provision the sandbox Asterisk');
@@ -79,6 +93,14 @@ for (const [name, args] of suites) {
     totals.failed += 1;
     status = status || 1;
   }
+}
+// Left running so the next run (or `npm run demo`) starts in seconds; say so, since a chroot'ed Asterisk
+// on 127.0.0.1 is easy to forget. Before the summary: that line stays the last one.
+if (only !== 'unit' && sandboxRunning()) {
+  const which = sandboxWasRunning
+    ? 'sandbox Asterisk (up before this run)'
+    : 'sandbox Asterisk this run started';
+  console.log(`\nnpm test: the ${which} is still running; \`npm run sandbox -- down\` stops it`);
 }
 process.stdout.write(
   `\ntests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`,

@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
-import { ErrorFilter } from './api/error.filter';
 import { setupOpenApi } from './api/openapi';
 import { AppModule } from './app.module';
+import { createLogger } from './common/logger';
 import { loadConfigOrExit } from './config/config.cli';
 import { ShutdownState } from './health/shutdown.state';
 
@@ -13,9 +13,11 @@ const SHUTDOWN_DEADLINE_MS = 4500;
 
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit(process.argv.slice(2), process.env);
+  // Before anything logs: every `new Logger(...)` in the app writes through this one.
+  const appLogger = createLogger(config.log, process.stdout);
+  Logger.overrideLogger(appLogger);
   const logger = new Logger('pbxpulse');
-  const app = await NestFactory.create(AppModule.forRoot(config), { logger: ['log', 'warn', 'error'] });
-  app.useGlobalFilters(new ErrorFilter());
+  const app = await NestFactory.create(AppModule.forRoot(config), { logger: appLogger });
   app.useWebSocketAdapter(new WsAdapter(app));
   setupOpenApi(app);
 

@@ -1,12 +1,5 @@
-import type {
-  ChannelSnapshot,
-  ChannelState,
-  ContactStatus,
-  PbxEvent,
-  SecurityEvent,
-  SipAddress,
-  TransportKind,
-} from '../events/pbx-events';
+import type { ChannelSnapshot, PbxEvent, SecurityEvent, SipAddress } from '../events/pbx-events';
+import { channelState, contactStatus, stripTech, transportKind, usec } from '../common/asterisk.vocabulary';
 import { cutAtCodePoint } from '../common/text';
 import type { AmiMessage } from './ami.message';
 
@@ -158,24 +151,6 @@ export function channelSnapshot(f: Record<string, string>, prefix = ''): Channel
   };
 }
 
-const CHANNEL_STATES: Record<string, ChannelState> = {
-  down: 'down',
-  rsrvd: 'rsrvd',
-  offhook: 'offhook',
-  dialing: 'dialing',
-  ring: 'ring',
-  ringing: 'ringing',
-  up: 'up',
-  busy: 'busy',
-  'dialing offhook': 'dialing_offhook',
-  'pre-ring': 'pre_ring',
-};
-
-/** `ChannelStateDesc` (AMI) or `state` (ARI): `Up`, `Ringing`, `Dialing Offhook` … */
-export function channelState(desc: string | undefined): ChannelState {
-  return (desc && CHANNEL_STATES[desc.toLowerCase()]) || 'unknown';
-}
-
 /** Asterisk writes `<unknown>` (and sometimes empty) for absent caller ids and contexts. */
 function known(v: string | undefined): string | undefined {
   return v === undefined || v === '' || v === '<unknown>' ? undefined : v;
@@ -221,42 +196,6 @@ function normaliseSecurityEvent(
   }
 }
 
-const CONTACT_STATUS: Record<string, ContactStatus> = {
-  Reachable: 'reachable',
-  Unreachable: 'unreachable',
-  NonQualified: 'nonqualified',
-  Unknown: 'unknown',
-  Removed: 'removed',
-  // Stale names from the event's XML docs; the code never emits them, but map them if it ever does.
-  Unqualified: 'nonqualified',
-  Created: 'nonqualified',
-};
-
-export function contactStatus(raw: string | undefined): ContactStatus | undefined {
-  return raw === undefined ? undefined : CONTACT_STATUS[raw];
-}
-
-/** `RoundtripUsec`: a number, or `N/A` unless Reachable. */
-export function usec(raw: string | undefined): number | undefined {
-  if (!raw || !/^\d+$/.test(raw)) return undefined;
-  const n = Number(raw);
-  return n > 0 ? n : undefined;
-}
-
-/** `PJSIP/1001` → `1001`. */
-export function stripTech(peer: string): string {
-  const slash = peer.indexOf('/');
-  return slash >= 0 ? peer.slice(slash + 1) : peer;
-}
-
-const TRANSPORTS: Record<string, TransportKind> = {
-  UDP: 'udp',
-  TCP: 'tcp',
-  TLS: 'tls',
-  WS: 'ws',
-  WSS: 'wss',
-};
-
 /** `IPV4/UDP/203.0.113.5/5060` or `IPV6/WSS/2001:db8::1/443` → parts; anything else → undefined. */
 export function parseSipAddress(raw: string | undefined): SipAddress | undefined {
   if (!raw) return undefined;
@@ -264,15 +203,8 @@ export function parseSipAddress(raw: string | undefined): SipAddress | undefined
   if (parts.length < 4 || !/^IPV[46]$/i.test(parts[0])) return undefined;
   const port = Number(parts[parts.length - 1]);
   return {
-    transport: TRANSPORTS[parts[1].toUpperCase()] ?? 'unknown',
+    transport: transportKind(parts[1]),
     address: parts.slice(2, -1).join('/'),
     port: Number.isInteger(port) && port > 0 && port < 65536 ? port : null,
   };
-}
-
-/** Transport of a contact from its URI: `;transport=ws`, `sips:` → tls, else udp. */
-export function transportOfUri(uri: string): TransportKind {
-  const m = /;transport=([a-z]+)/i.exec(uri);
-  if (m) return TRANSPORTS[m[1].toUpperCase()] ?? 'unknown';
-  return uri.toLowerCase().startsWith('sips:') ? 'tls' : 'udp';
 }

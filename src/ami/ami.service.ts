@@ -7,25 +7,26 @@ import {
 } from '@nestjs/common';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
+import { NodeNotFoundError } from '../common/errors';
 import { LinkServiceBase } from '../common/link-services';
 import { EventBus } from '../events/event-bus';
-import { ResyncCoordinator } from '../state/resync.coordinator';
 import { AmiConnection, type AmiConnectionStats } from './ami.connection';
 import { normaliseAmiEvent } from './ami.normaliser';
+import { AmiPjsip } from './ami.pjsip';
 
-/** Nest glue: one supervised `AmiConnection` per node, wired to the bus and the resync hook. */
+/**
+ * Nest glue: one supervised `AmiConnection` per node, wired to the bus and the after-connect hooks.
+ * Consumers query and command through `pjsip(node)`, never through the connection.
+ */
 @Injectable()
 export class AmiService
   extends LinkServiceBase<AmiConnection>
   implements OnApplicationBootstrap, OnModuleDestroy
 {
   private readonly logger = new Logger(AmiService.name);
+  private readonly surfaces = new Map<string, AmiPjsip>();
 
-  constructor(
-    @Inject(PBXPULSE_CONFIG) config: PbxpulseConfig,
-    bus: EventBus,
-    private readonly resync: ResyncCoordinator,
-  ) {
+  constructor(@Inject(PBXPULSE_CONFIG) config: PbxpulseConfig, bus: EventBus) {
     super('ami', bus);
     const c = config.connections;
     for (const node of config.nodes) {
@@ -48,23 +49,27 @@ export class AmiService
       };
       conn.onMalformed = (reason) =>
         this.logger.debug(`${node.name}: skipped a malformed AMI frame (${reason})`);
-      conn.onConnected = async () => {
-        await this.resync.resync(node.name, 'ami');
-      };
+      conn.onConnected = () => this.runConnectedHooks(node.name);
       this.links.set(node.name, conn);
+      this.surfaces.set(node.name, new AmiPjsip(node.name, conn));
     }
-    this.resync.register('ami', 'asterisk-version', (name) => this.readVersion(name));
+    this.onConnected('asterisk-version', (name) => this.readVersion(name));
+  }
+
+  /** The node's query and command surface; unknown node → `NodeNotFoundError`. */
+  pjsip(node: string): AmiPjsip {
+    const surface = this.surfaces.get(node);
+    if (!surface) throw new NodeNotFoundError(node);
+    return surface;
   }
 
   stats(): Array<{ node: string; stats: AmiConnectionStats }> {
     return [...this.links].map(([node, conn]) => ({ node, stats: conn.stats }));
   }
 
-  private async readVersion(node: string): Promise<Record<string, number>> {
-    const settings = await this.connection(node).action('CoreSettings');
-    const version = settings.fields.AsteriskVersion;
+  private async readVersion(node: string): Promise<void> {
+    const version = await this.pjsip(node).version();
     if (version)
       this.bus.publish({ type: 'node.info_updated', node, version, ts: Date.now(), source: 'ami' });
-    return {};
   }
 }

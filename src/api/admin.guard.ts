@@ -13,7 +13,7 @@ import type { ErrorRequestHandler, Request } from 'express';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
 import { type ControlAction, type RefusedCall, ControlService } from '../control/control.service';
-import { roleOf, tokenFrom } from './token-auth';
+import { roleOf, tokenFrom } from '../common/token-auth';
 
 const CONTROL_ACTION = 'pbxpulse:control-action';
 

@@ -2,13 +2,15 @@ import { type INestApplication, Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Registry } from 'prom-client';
 import { AmiActionError } from '../ami/ami.errors';
+import { type AmiActionLink, AmiPjsip } from '../ami/ami.pjsip';
+import { AriQueries, type AriRequestLink } from '../ari/ari.queries';
 import { AmiService } from '../ami/ami.service';
 import { AriService } from '../ari/ari.service';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
 import { ControlService } from '../control/control.service';
 import { CONTROL_CLOCK } from '../control/reload-rate-limiter';
-import { UnreadableBodyAudit } from '../control/unreadable-body.audit';
+import { UnreadableBodyAudit } from './unreadable-body.audit';
 import { EventBus } from '../events/event-bus';
 import { GatewayHub } from '../gateway/gateway.hub';
 import type { Finding } from '../health/diagnostics/diagnose';
@@ -17,8 +19,8 @@ import { ControlMetrics } from '../metrics/control.metrics';
 import { METRICS_REGISTRY } from '../metrics/metrics.registry';
 import { NodeStateStore } from '../state/node-state.store';
 import { AdminGuard } from './admin.guard';
+import { ApiErrorsModule } from './api.module';
 import { ControlController } from './control.controller';
-import { ErrorFilter } from './error.filter';
 
 const ADMIN = 'admin-token-for-tests';
 const VIEWER = 'viewer-token-for-tests';
@@ -86,6 +88,7 @@ async function startApp(auth: PbxpulseConfig['auth']) {
   } as unknown as PbxpulseConfig;
 
   const moduleRef = await Test.createTestingModule({
+    imports: [ApiErrorsModule],
     controllers: [ControlController],
     providers: [
       AdminGuard,
@@ -97,14 +100,19 @@ async function startApp(auth: PbxpulseConfig['auth']) {
       { provide: CONTROL_CLOCK, useValue: () => clock.now },
       { provide: EventBus, useValue: bus },
       { provide: NodeStateStore, useValue: { has: (n: string) => n === 'pbx1', get: () => undefined } },
-      { provide: AmiService, useValue: { connection: () => ami } },
-      { provide: AriService, useValue: { connection: () => ari } },
+      {
+        provide: AmiService,
+        useValue: { pjsip: () => new AmiPjsip('pbx1', ami as unknown as AmiActionLink) },
+      },
+      {
+        provide: AriService,
+        useValue: { queries: () => new AriQueries('pbx1', ari as unknown as AriRequestLink) },
+      },
       { provide: DiagnosticsService, useValue: diagnostics },
       { provide: GatewayHub, useValue: hub },
     ],
   }).compile();
   const app: INestApplication = moduleRef.createNestApplication({ logger: false });
-  app.useGlobalFilters(new ErrorFilter());
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer() as { address(): { port: number } }).address().port;
   const post = async (path: string, opts: { token?: string; body?: string } = {}) => {

@@ -1,9 +1,13 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { PbxpulseError } from '../common/errors';
+import { type ErrorCode, PbxpulseError } from '../common/errors';
 import { RateLimitedError } from '../control/control.errors';
 
-const STATUS_BY_CODE: Record<string, number> = {
+/**
+ * Typed as a `Record` over the closed `ErrorCode` union, so a code without a status (or a status for
+ * a code that no longer exists) does not compile.
+ */
+export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   NODE_NOT_FOUND: 404,
   ENDPOINT_NOT_FOUND: 404,
   BAD_REQUEST: 400,
@@ -17,6 +21,12 @@ const STATUS_BY_CODE: Record<string, number> = {
   ARI_HTTP: 502,
   RATE_LIMITED: 429,
   RELOAD_FAILED: 502,
+  // No route is meant to surface these; if one does, it is our bug, so a plain 500 (with its code).
+  AMI_LOGIN_REFUSED: 500,
+  ARI_PROTOCOL: 500,
+  CONFIG_INVALID: 500,
+  CONFIG_UNAVAILABLE: 500,
+  CONFIG_SYNTAX: 500,
 };
 
 /**
@@ -30,7 +40,7 @@ export class ErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     if (exception instanceof PbxpulseError) {
-      const status = STATUS_BY_CODE[exception.code] ?? 500;
+      const status = HTTP_STATUS_BY_CODE[exception.code];
       if (exception instanceof RateLimitedError)
         res.setHeader('Retry-After', String(exception.retryAfterSeconds));
       res.status(status).json({ statusCode: status, code: exception.code, message: exception.message });

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { AppModule } from '../app.module';
 import { AlertsController } from './alerts.controller';
 import { CallsController } from './calls.controller';
-import { ErrorFilter } from './error.filter';
 import { declaredQueryParams, KnownQueryInterceptor, unknownQueryError } from './known-query.interceptor';
 import { NodesController } from './nodes.controller';
 import { RegistrationsController } from './registrations.controller';
@@ -104,7 +103,6 @@ describe('KnownQueryInterceptor (whole app over HTTP, viewer token configured)',
     // Nothing listens on port 1: both links stay down, which state reads do not mind.
     const config = offlineConfig({ extraYaml: `auth: { viewerToken: "${VIEWER}" }` });
     app = await NestFactory.create(AppModule.forRoot(config), { logger: false });
-    app.useGlobalFilters(new ErrorFilter());
     app.useWebSocketAdapter(new WsAdapter(app));
     await app.listen(0, '127.0.0.1');
     url = `http://127.0.0.1:${(app.getHttpServer() as { address(): { port: number } }).address().port}`;

@@ -14,7 +14,7 @@ import type {
 } from '../events/pbx-events';
 import { FINDING_CODES, type Finding, type Severity } from '../health/diagnostics/diagnose';
 import type { DiagnosticsResult } from '../health/diagnostics/diagnostics.service';
-import type { HttpStatus, ModuleRow, ModuleState, TransportRow } from '../health/pjsip/pjsip.parse';
+import type { HttpStatus, ModuleRow, ModuleState, TransportRow } from '../common/pbx.records';
 import type { EndpointDetail, ModuleStatus } from '../health/pjsip/pjsip-show.service';
 import { HANGUP_CLASSIFICATIONS } from '../state/calls/call.classification';
 import type { EndedBy } from '../state/calls/call.reducers';

@@ -33,6 +33,7 @@ frames, on the same port as this API: \`ws://<host>:<port>/ws\` (\`wss://\` behi
 | \`call.updated\` | calls | the call (as in \`/calls\`); \`supersedes\` when an ARI-only call got its AMI linkedid |
 | \`call.ended\` | calls | the ended call (as in \`/calls/recent\`) |
 | \`registration.changed\` | registrations | \`{endpoint, registered, contacts, view, contactList}\` |
+| \`endpoint.updated\` | registrations | \`{endpoint, view, contactList, changed}\`, coalesced: at most one per endpoint every 250 ms |
 | \`alert.raised\` | alerts | the alert (as in \`/api/v1/alerts\`) |
 | \`alert.cleared\` | alerts | the alert, plus \`clearedBecause\` |
 | \`node.status\` | always sent | the node (as in \`/api/v1/nodes\`) |

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, UseGuards, UseInterceptors } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { HttpStatus, PjsipObject, TransportRow } from '../health/pjsip/pjsip.parse';
+import type { HttpStatus, PjsipObject, TransportRow } from '../common/pbx.records';
 import { type EndpointDetail, type ModuleStatus, PjsipShowService } from '../health/pjsip/pjsip-show.service';
 import { NodeStateStore } from '../state/node-state.store';
 import { KnownQueryInterceptor } from './known-query.interceptor';

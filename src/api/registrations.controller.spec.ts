@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { PbxpulseConfig } from '../config/config.types';
 import { EventBus } from '../events/event-bus';
 import { NodeStateStore } from '../state/node-state.store';
@@ -94,6 +95,7 @@ describe('RegistrationsController', () => {
   });
 
   it('endpoint detail contributors add keys; reserved keys and failing contributors are left out', async () => {
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation();
     const { controller, details } = setup();
     details.register('loops', (node, name) => ({ authLoop: { node, name } }));
     details.register('sneaky', () => ({ endpoint: 'overwritten?', contacts: [], note: 'kept' }));
@@ -109,6 +111,11 @@ describe('RegistrationsController', () => {
       note: 'kept',
       recentAuthEvents: [1, 2],
     });
+    expect(logged).toHaveBeenCalledWith(
+      "endpoint detail contributor 'broken' failed: boom",
+      expect.stringContaining('Error: boom'),
+    );
+    logged.mockRestore();
     unregister();
     expect(Object.keys(await controller.endpoint('pbx1', '2002')).sort()).toEqual([
       'authLoop',

@@ -8,7 +8,7 @@ import {
 import type { Request } from 'express';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
-import { roleOf, tokenFrom } from './token-auth';
+import { roleOf, tokenFrom } from '../common/token-auth';
 
 /** Reads under `/api`: open unless a viewer token is configured; then the viewer or admin token is needed. */
 @Injectable()

@@ -1,4 +1,4 @@
-import { channelState, contactStatus, usec } from '../ami/ami.normaliser';
+import { channelState, contactStatus, usec } from '../common/asterisk.vocabulary';
 import type { ChannelSnapshot, PbxEvent } from '../events/pbx-events';
 import { isKnownAriEvent, type AriChannel, type AriEventMessage } from './ari.messages';
 

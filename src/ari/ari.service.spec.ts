@@ -1,15 +1,11 @@
 import { offlineConfig } from '../../test/support/daemon';
 import { EventBus } from '../events/event-bus';
-import { ResyncCoordinator } from '../state/resync.coordinator';
 import { AriService } from './ari.service';
 
 describe('AriService app names', () => {
   it('gives two daemons of one process different ARI apps: a shared name makes each replace the other', () => {
     const config = offlineConfig({ nodes: ['a', 'b'] });
-    const service = () => {
-      const bus = new EventBus();
-      return new AriService(config, bus, new ResyncCoordinator(bus));
-    };
+    const service = () => new AriService(config, new EventBus());
     const first = service();
     const second = service();
     const apps = [first, second].flatMap((s) => [s.connection('a').app, s.connection('b').app]);

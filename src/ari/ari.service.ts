@@ -9,18 +9,22 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
+import { NodeNotFoundError } from '../common/errors';
 import { LinkServiceBase } from '../common/link-services';
 import { EventBus } from '../events/event-bus';
-import { ResyncCoordinator } from '../state/resync.coordinator';
 import { AriConnection } from './ari.connection';
 import { normaliseAriEvent } from './ari.normaliser';
+import { AriQueries } from './ari.queries';
 
 export interface AriLinkStats {
   reconnects: number;
   malformedMessages: number;
 }
 
-/** Nest glue: one supervised `AriConnection` per node, wired to the bus and the resync hook. */
+/**
+ * Nest glue: one supervised `AriConnection` per node, wired to the bus and the after-connect hooks.
+ * Consumers query through `queries(node)`.
+ */
 @Injectable()
 export class AriService
   extends LinkServiceBase<AriConnection>
@@ -28,11 +32,9 @@ export class AriService
 {
   private readonly logger = new Logger(AriService.name);
 
-  constructor(
-    @Inject(PBXPULSE_CONFIG) config: PbxpulseConfig,
-    bus: EventBus,
-    private readonly resync: ResyncCoordinator,
-  ) {
+  private readonly surfaces = new Map<string, AriQueries>();
+
+  constructor(@Inject(PBXPULSE_CONFIG) config: PbxpulseConfig, bus: EventBus) {
     super('ari', bus);
     const c = config.connections;
     // A dedicated app name per daemon instance: an app that already exists without subscribeAll would
@@ -57,12 +59,11 @@ export class AriService
         const event = normaliseAriEvent(node.name, msg, Date.now());
         if (event) bus.publish(event);
       };
-      conn.onConnected = async () => {
-        await this.resync.resync(node.name, 'ari');
-      };
+      conn.onConnected = () => this.runConnectedHooks(node.name);
       this.links.set(node.name, conn);
+      this.surfaces.set(node.name, new AriQueries(node.name, conn));
     }
-    this.resync.register('ari', 'asterisk-info', (name) => this.refreshInfo(name).then(() => ({})));
+    this.onConnected('asterisk-info', (name) => this.refreshInfo(name));
     // Asterisk's last reload time moves on every reload: refresh it when AMI reports one.
     this.bus.on('module.reloaded', (e) => {
       this.refreshInfo(e.node).catch((err: Error) =>
@@ -78,8 +79,15 @@ export class AriService
     }));
   }
 
+  /** The node's query surface; unknown node → `NodeNotFoundError`. */
+  queries(node: string): AriQueries {
+    const surface = this.surfaces.get(node);
+    if (!surface) throw new NodeNotFoundError(node);
+    return surface;
+  }
+
   private async refreshInfo(node: string): Promise<void> {
-    const info = await this.connection(node).getAsteriskInfo();
+    const info = await this.queries(node).asteriskInfo();
     this.bus.publish({
       type: 'node.info_updated',
       node,

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Script } from 'node:vm';
 import { AppModule } from '../app.module';
-import { BOARD_SCRIPT } from './board.script';
+import { BoardAssetsService } from './board.assets';
 import { offlineConfig } from '../../test/support/daemon';
 
 const VIEWER = 'board-viewer-token-0123456789';
@@ -56,7 +56,7 @@ describe('BoardController (whole app, viewer token configured)', () => {
     const js = await fetch(`${url}/board.js`);
     expect(js.status).toBe(200);
     expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
-    expect(await js.text()).toBe(BOARD_SCRIPT);
+    expect(await js.text()).toBe((await app.get(BoardAssetsService).get()).script);
     const css = await fetch(`${url}/board.css`);
     expect(css.status).toBe(200);
     expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
@@ -69,9 +69,21 @@ describe('BoardController (whole app, viewer token configured)', () => {
     expect(ok.status).toBe(200);
   });
 
-  it('the script is valid JavaScript and never parses daemon data as HTML', () => {
-    expect(() => new Script(BOARD_SCRIPT)).not.toThrow();
-    expect(BOARD_SCRIPT).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/);
+  it('the script is valid JavaScript and never parses daemon data as HTML', async () => {
+    const script = await (await fetch(`${url}/board.js`)).text();
+    expect(() => new Script(script)).not.toThrow();
+    expect(script).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(/);
+  });
+
+  it('serves the script bundled from its TypeScript sources: one strict classic script, no module syntax', async () => {
+    const script = await (await fetch(`${url}/board.js`)).text();
+    expect(script.startsWith("'use strict';")).toBe(true);
+    // A classic <script defer>: an import or export statement would be a syntax error there.
+    expect(script).not.toMatch(/^\s*(import|export)\s/m);
+    // The pieces that live in separate modules made it into the one file.
+    expect(script).toContain('function toDom(');
+    expect(script).toContain('function applyEndpointUpdated(');
+    expect(script).toContain('"in use"');
   });
 
   it('is listed in the OpenAPI document like every other route', async () => {

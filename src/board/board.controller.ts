@@ -1,8 +1,6 @@
 import { Controller, Get, Header, applyDecorators } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { BOARD_HTML } from './board.page';
-import { BOARD_SCRIPT } from './board.script';
-import { BOARD_STYLE } from './board.style';
+import { BoardAssetsService } from './board.assets';
 
 /**
  * Only our own script and stylesheet, no inline code: the page renders names and user agents that
@@ -42,21 +40,23 @@ function BoardAsset(contentType: string, summary: string): MethodDecorator {
 @ApiTags('board')
 @Controller()
 export class BoardController {
+  constructor(private readonly assets: BoardAssetsService) {}
+
   @Get()
   @BoardAsset('text/html', 'The live board (HTML)')
-  page(): string {
-    return BOARD_HTML;
+  async page(): Promise<string> {
+    return (await this.assets.get()).html;
   }
 
   @Get('board.js')
   @BoardAsset('text/javascript', "The live board's script")
-  script(): string {
-    return BOARD_SCRIPT;
+  async script(): Promise<string> {
+    return (await this.assets.get()).script;
   }
 
   @Get('board.css')
   @BoardAsset('text/css', "The live board's stylesheet")
-  style(): string {
-    return BOARD_STYLE;
+  async style(): Promise<string> {
+    return (await this.assets.get()).style;
   }
 }

@@ -1,6 +1,36 @@
+/**
+ * Every code a `PbxpulseError` can carry. Closed on purpose: a new error class must add its code here,
+ * and then the HTTP filter's `Record<ErrorCode, number>` stops compiling until the code has a status.
+ */
+export type ErrorCode =
+  // common
+  | 'NODE_NOT_FOUND'
+  | 'BAD_REQUEST'
+  | 'NODE_NOT_CONNECTED'
+  // state
+  | 'ENDPOINT_NOT_FOUND'
+  // control
+  | 'RATE_LIMITED'
+  | 'RELOAD_FAILED'
+  // ami
+  | 'AMI_TIMEOUT'
+  | 'AMI_CLOSED'
+  | 'AMI_ACTION_ERROR'
+  | 'AMI_LOGIN_REFUSED'
+  // ari
+  | 'ARI_TIMEOUT'
+  | 'ARI_HTTP'
+  | 'ARI_NOT_CONNECTED'
+  | 'ARI_AUTH'
+  | 'ARI_PROTOCOL'
+  // config
+  | 'CONFIG_INVALID'
+  | 'CONFIG_UNAVAILABLE'
+  | 'CONFIG_SYNTAX';
+
 /** Every error pbxpulse raises on purpose carries a stable code; the HTTP filter maps codes to statuses. */
 export abstract class PbxpulseError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
   constructor(message: string) {
     super(message);
     this.name = new.target.name;

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import { NodeNotFoundError } from './errors';
 import type { StatusStream } from './status-stream';
@@ -11,6 +12,9 @@ export interface SupervisedLink {
   stop(): Promise<void>;
 }
 
+/** Work to do after each (re)connect of a node's link: a resync, a version read. */
+export type ConnectedHook = (node: string) => void | Promise<void>;
+
 /**
  * The Nest glue both adapters share: one link per node, started at bootstrap with its status published
  * as `node.connection_changed`, stopped (log off, close) on shutdown, looked up by node name.
@@ -18,11 +22,36 @@ export interface SupervisedLink {
 export abstract class LinkServiceBase<L extends SupervisedLink> {
   protected readonly links = new Map<string, L>();
   private readonly subscriptions: Subscription[] = [];
+  private readonly connectedHooks: Array<{ name: string; hook: ConnectedHook }> = [];
+  private readonly hookLogger: Logger;
 
   protected constructor(
     private readonly kind: LinkKind,
     protected readonly bus: EventBus,
-  ) {}
+  ) {
+    this.hookLogger = new Logger(`${kind.toUpperCase()} link`);
+  }
+
+  /**
+   * Run `hook` after each (re)connect of any node's link, after the hooks registered before it. The
+   * adapter registers its own first (identity reads); the state layer's resync registers itself this
+   * way, so the adapter never depends on the state layer. A failing hook is logged and does not stop the
+   * others.
+   */
+  onConnected(name: string, hook: ConnectedHook): void {
+    this.connectedHooks.push({ name, hook });
+  }
+
+  /** The adapter calls this from its connection's `onConnected`. */
+  protected async runConnectedHooks(node: string): Promise<void> {
+    for (const { name, hook } of this.connectedHooks) {
+      try {
+        await hook(node);
+      } catch (err) {
+        this.hookLogger.warn(`${node}: after-connect step '${name}' failed: ${(err as Error).message}`);
+      }
+    }
+  }
 
   onApplicationBootstrap(): void {
     for (const [node, link] of this.links) {

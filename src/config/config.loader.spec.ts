@@ -96,6 +96,7 @@ describe('loadConfig', () => {
         },
         gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
         control: { reloadMinIntervalMs: 10000 },
+        log: { format: 'auto', level: 'log' },
         nodes: [
           {
             name: 'pbx1',
@@ -374,7 +375,7 @@ nodes:
 
     it('rejects a document that is not a mapping', () => {
       expect(problemsOf('- pbx1\n- pbx2\n')).toEqual([
-        '(top level): expected a mapping with http, auth, connections, state, detection, gateway, control and nodes, got a list',
+        '(top level): expected a mapping with http, auth, connections, state, detection, gateway, control, log and nodes, got a list',
       ]);
     });
 
@@ -486,6 +487,39 @@ nodes:
     });
   });
 
+  describe('log', () => {
+    it.each([
+      ['format: json', { format: 'json', level: 'log' }],
+      ['format: text, level: debug', { format: 'text', level: 'debug' }],
+      ['level: error', { format: 'auto', level: 'error' }],
+    ])('reads log: { %s }', (yaml, expected) => {
+      expect(load(`${MINIMAL}log: { ${yaml} }\n`).log).toEqual(expected);
+    });
+
+    it('takes the format from the environment through ${VAR}', () => {
+      const env = { ...ENV, PBXPULSE_LOG_FORMAT: 'text' };
+      expect(load(`${MINIMAL}log: { format: \${PBXPULSE_LOG_FORMAT} }\n`, { env }).log.format).toBe('text');
+    });
+
+    it.each([
+      ['format: yaml', 'log.format: expected one of auto, json, text, got "yaml"'],
+      ['format: JSON', 'log.format: expected one of auto, json, text, got "JSON"'],
+      ['format: 1', 'log.format: expected one of auto, json, text (quote it), got 1'],
+      ['level: info', 'log.level: expected one of error, warn, log, debug, verbose, got "info" (use log)'],
+      ['level: trace', 'log.level: expected one of error, warn, log, debug, verbose, got "trace"'],
+      ['levl: debug', 'log.levl: unknown key (did you mean level?)'],
+    ])('rejects log: { %s }, naming the key and what is expected', (yaml, problem) => {
+      expect(problemsOf(`${MINIMAL}log: { ${yaml} }\n`)).toEqual([problem]);
+    });
+
+    it('does not echo a bad format that came from the environment', () => {
+      const env = { ...ENV, PBXPULSE_LOG_FORMAT: 'hunter2-env' };
+      expect(problemsOf(`${MINIMAL}log: { format: \${PBXPULSE_LOG_FORMAT} }\n`, { env })).toEqual([
+        'log.format: expected one of auto, json, text, got "${PBXPULSE_LOG_FORMAT}" (value from the environment not shown)',
+      ]);
+    });
+  });
+
   describe('numbers', () => {
     it.each([
       ['"abc"', 'got "abc"'],
@@ -551,7 +585,7 @@ nodes:
       ],
       [
         'metrics: {}',
-        'metrics: unknown key (expected one of http, auth, connections, state, detection, gateway, control, nodes)',
+        'metrics: unknown key (expected one of http, auth, connections, state, detection, gateway, control, log, nodes)',
       ],
     ])('reports %s', (extra, problem) => {
       expect(problemsOf(`${MINIMAL}${extra}\n`)).toEqual([problem]);

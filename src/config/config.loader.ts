@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type Alias, type Document, LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from '../common/logger';
 import { ConfigError, ConfigSourceError, ConfigSyntaxError } from './config.errors';
 import type {
   AmiEndpointConfig,
@@ -25,6 +26,7 @@ import type {
   DetectionTuning,
   GatewayTuning,
   HttpConfig,
+  LogConfig,
   NodeConfig,
   PbxpulseConfig,
   StateTuning,
@@ -74,6 +76,7 @@ export const CONFIG_DEFAULTS = {
   },
   gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
   control: { reloadMinIntervalMs: 10000 },
+  log: { format: 'auto', level: 'log' },
 } as const satisfies {
   http: HttpConfig;
   amiPort: number;
@@ -82,6 +85,7 @@ export const CONFIG_DEFAULTS = {
   detection: DetectionTuning;
   gateway: GatewayTuning;
   control: ControlTuning;
+  log: LogConfig;
 };
 
 const defaultReadFile: ReadFile = (path) => readFileSync(path, 'utf8');
@@ -190,6 +194,7 @@ const ROOT_KEYS = [
   'detection',
   'gateway',
   'control',
+  'log',
   'nodes',
 ] as const;
 const HTTP_KEYS = ['host', 'port'] as const;
@@ -199,6 +204,7 @@ const STATE_KEYS = Object.keys(CONFIG_DEFAULTS.state) as (keyof StateTuning)[];
 const DETECTION_KEYS = Object.keys(CONFIG_DEFAULTS.detection) as (keyof DetectionTuning)[];
 const GATEWAY_KEYS = Object.keys(CONFIG_DEFAULTS.gateway) as (keyof GatewayTuning)[];
 const CONTROL_KEYS = Object.keys(CONFIG_DEFAULTS.control) as (keyof ControlTuning)[];
+const LOG_KEYS = ['format', 'level'] as const;
 const NODE_KEYS = ['name', 'ami', 'ari'] as const;
 const AMI_KEYS = ['host', 'port', 'username', 'secret', 'secretFile'] as const;
 const ARI_KEYS = ['url', 'username', 'password', 'passwordFile'] as const;
@@ -250,7 +256,7 @@ class Validator {
       root,
       '',
       ROOT_KEYS,
-      'a mapping with http, auth, connections, state, detection, gateway, control and nodes',
+      'a mapping with http, auth, connections, state, detection, gateway, control, log and nodes',
     );
     if (map === undefined) return undefined;
     const http = this.http(map.http);
@@ -260,6 +266,7 @@ class Validator {
     const detection = this.tuning(map.detection, 'detection', DETECTION_KEYS, CONFIG_DEFAULTS.detection);
     const gateway = this.tuning(map.gateway, 'gateway', GATEWAY_KEYS, CONFIG_DEFAULTS.gateway);
     const control = this.tuning(map.control, 'control', CONTROL_KEYS, CONFIG_DEFAULTS.control);
+    const log = this.log(map.log);
     const nodes = this.nodes(map.nodes);
     if (
       http === undefined ||
@@ -269,11 +276,21 @@ class Validator {
       detection === undefined ||
       gateway === undefined ||
       control === undefined ||
+      log === undefined ||
       nodes === undefined
     ) {
       return undefined;
     }
-    return { http, auth, connections, state, detection, gateway, control, nodes, source };
+    return { http, auth, connections, state, detection, gateway, control, log, nodes, source };
+  }
+
+  private log(raw: unknown): LogConfig | undefined {
+    const map = this.section(raw, 'log', LOG_KEYS);
+    if (map === undefined) return undefined;
+    const format = this.choice<LogFormat>(map, 'format', 'log', LOG_FORMATS);
+    // Other loggers (pino, winston, syslog) call Nest's `log` level `info`.
+    const level = this.choice<LogLevelName>(map, 'level', 'log', LOG_LEVELS, { info: 'log' });
+    return { format: format ?? CONFIG_DEFAULTS.log.format, level: level ?? CONFIG_DEFAULTS.log.level };
   }
 
   private http(raw: unknown): HttpConfig | undefined {
@@ -599,6 +616,24 @@ class Validator {
       }
     }
     return ok ? { value, template: restoreReferences(raw), fromEnv } : undefined;
+  }
+
+  /** One of a fixed set of words; `aliases` maps a common other name to a hint (`info` → use `log`). */
+  private choice<T extends string>(
+    map: Mapping,
+    key: string,
+    path: string,
+    allowed: readonly T[],
+    aliases: Record<string, T> = {},
+  ): T | undefined {
+    const expected = `one of ${allowed.join(', ')}`;
+    const value = this.text(map, key, path, { expected });
+    if (value === undefined) return undefined;
+    if ((allowed as readonly string[]).includes(value.value)) return value.value as T;
+    const alias = Object.hasOwn(aliases, value.value) ? aliases[value.value] : undefined;
+    const hint = alias === undefined ? '' : ` (use ${alias})`;
+    this.problem(`${path}.${key}`, `expected ${expected}, got ${describeText(value)}${hint}`);
+    return undefined;
   }
 
   private integer(

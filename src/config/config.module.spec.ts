@@ -24,6 +24,7 @@ const CONFIG: PbxpulseConfig = {
   },
   gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
   control: { reloadMinIntervalMs: 10000 },
+  log: { format: 'auto', level: 'log' },
   nodes: [],
   source: '<embedded>',
 };

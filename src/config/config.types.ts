@@ -1,3 +1,5 @@
+import type { LogFormat, LogLevelName } from '../common/logger';
+
 /**
  * The validated configuration. Built once at boot by `loadConfig`; nobody else reads `process.env`.
  * Secrets are plain strings here and must never be logged or returned by the API.
@@ -10,6 +12,7 @@ export interface PbxpulseConfig {
   detection: DetectionTuning;
   gateway: GatewayTuning;
   control: ControlTuning;
+  log: LogConfig;
   nodes: NodeConfig[];
   /** Path of the file the config was read from (for messages), or `<embedded>`. */
   source: string;
@@ -80,6 +83,14 @@ export interface GatewayTuning {
 export interface ControlTuning {
   /** A second reload of the same node within this window is refused with 429. Default 10000 ms. */
   reloadMinIntervalMs: number;
+}
+
+/** The daemon's log output (stdout; errors on stderr). */
+export interface LogConfig {
+  /** `auto` (default): JSON lines when stdout is not a terminal, coloured text on a terminal. */
+  format: LogFormat;
+  /** The least severe level written. Default `log` (error, warn and log). */
+  level: LogLevelName;
 }
 
 export interface NodeConfig {

@@ -12,7 +12,7 @@ import { DiagnosticsService } from '../health/diagnostics/diagnostics.service';
 import { type ControlResult, ControlMetrics, INVALID_MODULE_LABEL } from '../metrics/control.metrics';
 import { NodeStateStore } from '../state/node-state.store';
 import { EndpointNotFoundError } from '../state/registrations/registration.errors';
-import type { Role } from '../api/token-auth';
+import type { Role } from '../common/token-auth';
 import { RateLimitedError, ReloadFailedError } from './control.errors';
 import { type ReloadModule, parseReloadBody } from './reload-modules';
 import { CONTROL_CLOCK, type ControlClock, ReloadRateLimiter } from './reload-rate-limiter';
@@ -103,7 +103,7 @@ export class ControlService {
       this.audit({ node, action: 'reload', module, result, by });
       throw err;
     };
-    const ami = this.ami.connection(node);
+    const ami = this.ami.pjsip(node);
     if (!ami.isUp) refuse('not_connected', new NotConnectedError(`node '${node}': AMI is not connected`));
     const wait = this.limiter.acquire(node);
     if (wait > 0) refuse('rate_limited', new RateLimitedError(node, wait));
@@ -113,7 +113,7 @@ export class ControlService {
     const lastReloadBefore = await this.lastReloadTime(node);
     const finished = this.reloadFinished(node, module);
     try {
-      await ami.action('Reload', { Module: module });
+      await ami.reload(module);
     } catch (err) {
       finished.cancel();
       const reason = err instanceof Error ? err.message : String(err);
@@ -157,21 +157,21 @@ export class ControlService {
       done('bad_request');
       throw new BadRequestError('endpoint name must be 1-128 printable characters without spaces');
     }
-    const ami = this.ami.connection(node);
+    const ami = this.ami.pjsip(node);
     if (!ami.isUp) {
       done('not_connected');
       throw new NotConnectedError(`node '${node}': AMI is not connected`);
     }
+    let outcome: Awaited<ReturnType<typeof ami.qualify>>;
     try {
-      await ami.action('PJSIPQualify', { Endpoint: endpoint });
+      outcome = await ami.qualify(endpoint);
     } catch (err) {
-      // res_pjsip answers "Unable to retrieve endpoint <name>" for an endpoint it does not know.
-      if (err instanceof AmiActionError && /unable to retrieve endpoint/i.test(err.asteriskMessage)) {
-        done('not_found');
-        throw new EndpointNotFoundError(node, endpoint);
-      }
       done('error', err instanceof Error ? err.message : String(err));
       throw err;
+    }
+    if (outcome === 'unknown_endpoint') {
+      done('not_found');
+      throw new EndpointNotFoundError(node, endpoint);
     }
     done('ok');
     return { node, endpoint, result: 'queued' };
@@ -236,7 +236,7 @@ export class ControlService {
 
   private async lastReloadTime(node: string): Promise<string | null> {
     try {
-      return (await this.ari.connection(node).getAsteriskInfo()).lastReloadTime ?? null;
+      return (await this.ari.queries(node).asteriskInfo()).lastReloadTime ?? null;
     } catch {
       return this.nodes.get(node)?.asterisk.lastReloadTime ?? null;
     }

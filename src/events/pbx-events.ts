@@ -2,6 +2,7 @@
  * The closed union of internal events. Adapters (`src/ami`, `src/ari`) are the only code that knows
  * protocol names; everything else switches on `type`.
  */
+import type { CallView, ChannelView, EndedCallView } from '../state/calls/call.views';
 
 /** Which long-lived link to a node an event or status is about. */
 export type LinkKind = 'ami' | 'ari';
@@ -263,6 +264,38 @@ export interface RegistrationChanged extends EventBase {
   contacts: number;
 }
 
+/**
+ * Something a client sees of a call changed: state, answer, caller/connected line, bridge, a channel
+ * joined or ended. Published by the call store, once whichever link(s) reported the change.
+ */
+export interface CallUpdated extends EventBase {
+  type: 'call.updated';
+  call: CallView;
+  /**
+   * The key of a call that no longer exists because its (only) channel turned out to belong to this
+   * one (ARI-only fallback key replaced by AMI's linkedid). Clients drop that call.
+   */
+  supersedes?: string;
+}
+
+/** One channel of a call ended (the call may go on). Published by the call store. */
+export interface CallChannelEnded extends EventBase {
+  type: 'call.channel_ended';
+  /** Key of the call the channel belonged to. */
+  linkedid: string;
+  channel: ChannelView;
+  /** This channel is the one that timed out (the bridged peer of a timed-out channel is not). */
+  rtpTimeoutCulprit: boolean;
+}
+
+/** The last channel of the call ended, with its classification. Published by the call store. */
+export interface CallEnded extends EventBase {
+  type: 'call.ended';
+  call: EndedCallView;
+}
+
+export type CallEvent = CallUpdated | CallChannelEnded | CallEnded;
+
 /** Why a registration (or another authenticated request) was refused: the `reason` label. */
 export type RegistrationFailureReason =
   'auth_failed' | 'aor_not_found' | 'unknown_account' | 'acl_denied' | 'other';
@@ -328,6 +361,7 @@ export type PbxEvent =
   | DeviceStateChanged
   | SecurityEvent
   | ChannelEvent
+  | CallEvent
   | RegistrationChanged
   | RegistrationFailed
   | StateRepaired

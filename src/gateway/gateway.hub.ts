@@ -2,10 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { Inject } from '@nestjs/common';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
-import type { Delta, DeltaType, Snapshot } from './gateway.protocol';
+import type { Delta, DeltaDataMap, DeltaOf, DeltaType, Snapshot } from './gateway.protocol';
 
 /** A part of the snapshot (`nodes`, `calls`, `endpoints`, `alerts`), read from a state store. */
-export type SnapshotPart = 'nodes' | 'calls' | 'endpoints' | 'alerts';
+export type SnapshotPart = Exclude<keyof Snapshot, 'type' | 'seq'>;
+
+type PartReaders = { [P in SnapshotPart]?: () => Snapshot[P] };
 
 /**
  * The ordered stream every WebSocket client reads: one global sequence, a bounded replay buffer for
@@ -18,7 +20,7 @@ export class GatewayHub {
   private readonly buffer: Delta[] = [];
   private readonly capacity: number;
   private readonly listeners = new Set<(d: Delta) => void>();
-  private readonly parts = new Map<SnapshotPart, () => unknown[]>();
+  private readonly parts: PartReaders = {};
 
   constructor(@Inject(PBXPULSE_CONFIG) config: PbxpulseConfig) {
     this.capacity = config.gateway.replayBuffer;
@@ -29,28 +31,31 @@ export class GatewayHub {
     return this.seq;
   }
 
-  contribute(part: SnapshotPart, read: () => unknown[]): void {
-    this.parts.set(part, read);
+  contribute<P extends SnapshotPart>(part: P, read: () => Snapshot[P]): void {
+    (this.parts as Record<P, () => Snapshot[P]>)[part] = read;
   }
 
   snapshot(): Snapshot {
-    const read = (part: SnapshotPart) => this.parts.get(part)?.() ?? [];
+    const p = this.parts;
     return {
       type: 'snapshot',
       seq: this.seq,
-      nodes: read('nodes'),
-      calls: read('calls'),
-      endpoints: read('endpoints'),
-      alerts: read('alerts'),
+      nodes: p.nodes?.() ?? [],
+      calls: p.calls?.() ?? [],
+      endpoints: p.endpoints?.() ?? [],
+      alerts: p.alerts?.() ?? [],
     };
   }
 
-  publish(type: DeltaType, node: string, data: unknown, ts = Date.now()): Delta {
-    const delta: Delta = { type, seq: ++this.seq, node, ts: new Date(ts).toISOString(), data };
+  /** Sequence, buffer and fan out one delta; `data` must be the type `DeltaDataMap` names for `type`. */
+  publish<T extends DeltaType>(type: T, node: string, data: DeltaDataMap[T], ts = Date.now()): DeltaOf<T> {
+    const typed: DeltaOf<T> = { type, seq: ++this.seq, node, ts: new Date(ts).toISOString(), data };
+    // TypeScript cannot see that a `DeltaOf<T>` for a generic T is a member of the `Delta` union.
+    const delta = typed as unknown as Delta;
     this.buffer.push(delta);
     if (this.buffer.length > this.capacity) this.buffer.shift();
     for (const l of this.listeners) l(delta);
-    return delta;
+    return typed;
   }
 
   /**

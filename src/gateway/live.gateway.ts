@@ -8,7 +8,7 @@ import {
 import { type OnGatewayConnection, WebSocketGateway } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
 import { WebSocket } from 'ws';
-import { roleOf, tokenFrom } from '../api/token-auth';
+import { roleOf, tokenFrom } from '../common/token-auth';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
 import { GatewayHub } from './gateway.hub';
@@ -174,14 +174,12 @@ export class LiveGateway
 
   private sendSnapshot(client: Client): void {
     const snap = this.hub.snapshot();
-    const byNode = (items: unknown[]) =>
-      client.nodes ? items.filter((i) => client.nodes!.has((i as { node?: string }).node ?? '')) : items;
+    const byNode = <I extends { node: string }>(items: I[]) =>
+      client.nodes ? items.filter((i) => client.nodes!.has(i.node)) : items;
     const want = (t: Topic) => !client.topics || client.topics.has(t);
     const filtered: Snapshot = {
       ...snap,
-      nodes: client.nodes
-        ? snap.nodes.filter((n) => client.nodes!.has((n as { name?: string }).name ?? ''))
-        : snap.nodes,
+      nodes: client.nodes ? snap.nodes.filter((n) => client.nodes!.has(n.name)) : snap.nodes,
       calls: want('calls') ? byNode(snap.calls) : [],
       endpoints: want('registrations') ? byNode(snap.endpoints) : [],
       alerts: want('alerts') ? byNode(snap.alerts) : [],

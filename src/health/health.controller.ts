@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Res } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import {
   ApiOkResponse,
   ApiOperation,
@@ -6,22 +6,15 @@ import {
   ApiTags,
   type SchemaObject,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
-import { NodeStateStore } from '../state/node-state.store';
+import {
+  HealthCheck,
+  type HealthCheckResult,
+  HealthCheckService,
+  type HealthIndicatorResult,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
+import { LinkHealthIndicator } from './link.health';
 import { ShutdownState } from './shutdown.state';
-
-interface Indicator {
-  status: 'up' | 'down';
-  [key: string]: unknown;
-}
-
-/** Terminus-style body: `status`, and per indicator `info` (up), `error` (down) and `details` (all). */
-export interface HealthBody {
-  status: 'ok' | 'error';
-  info: Record<string, Indicator>;
-  error: Record<string, Indicator>;
-  details: Record<string, Indicator>;
-}
 
 const INDICATORS_SCHEMA: SchemaObject = {
   type: 'object',
@@ -33,45 +26,63 @@ const INDICATORS_SCHEMA: SchemaObject = {
   },
 };
 
-/** OpenAPI shape of `HealthBody`. */
+const SINCE = '2026-11-23T11:25:10.312Z';
+
+/** OpenAPI shape of terminus's `HealthCheckResult`, with our indicators as the example. */
 const HEALTH_BODY_SCHEMA: SchemaObject = {
   type: 'object',
   required: ['status', 'info', 'error', 'details'],
   properties: {
-    status: { type: 'string', enum: ['ok', 'error'] },
+    status: { type: 'string', enum: ['ok', 'error', 'shutting_down'] },
     info: INDICATORS_SCHEMA,
     error: INDICATORS_SCHEMA,
     details: INDICATORS_SCHEMA,
   },
   example: {
     status: 'ok',
-    info: { 'node:pbx1': { status: 'up', ami: 'up', ari: 'up' } },
+    info: {
+      daemon: { status: 'up' },
+      'node:pbx1': { status: 'up', ami: 'up', ari: 'up' },
+      'ami:pbx1': { status: 'up', state: 'up', since: SINCE, lastError: null },
+      'ari:pbx1': { status: 'up', state: 'up', since: SINCE, lastError: null },
+    },
     error: {},
-    details: { 'node:pbx1': { status: 'up', ami: 'up', ari: 'up' } },
+    details: {
+      daemon: { status: 'up' },
+      'node:pbx1': { status: 'up', ami: 'up', ari: 'up' },
+      'ami:pbx1': { status: 'up', state: 'up', since: SINCE, lastError: null },
+      'ari:pbx1': { status: 'up', state: 'up', since: SINCE, lastError: null },
+    },
   },
 };
 
-/** Liveness and readiness for orchestrators. Indicators never throw: a problem is `down` with details. */
+/**
+ * Liveness and readiness for orchestrators, as terminus health checks: 200 with the body when every
+ * indicator is up, 503 with the same body shape when one is down (terminus throws; the error filter
+ * passes its body through).
+ */
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
   constructor(
-    private readonly state: NodeStateStore,
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly links: LinkHealthIndicator,
     private readonly shutdown: ShutdownState,
   ) {}
 
   /** 200 while the process runs. */
   @Get('live')
-  @HttpCode(200)
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({ summary: 'Liveness: 200 while the process runs (open, no token)' })
   @ApiOkResponse({ schema: HEALTH_BODY_SCHEMA })
-  live(): HealthBody {
-    const process: Indicator = { status: 'up' };
-    return { status: 'ok', info: { process }, error: {}, details: { process } };
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.indicators.check('process').up()]);
   }
 
-  /** 200 when every node has AMI logged in and the ARI event socket connected; else 503. */
+  /** 200 when the daemon is not shutting down and every node has AMI logged in and ARI connected. */
   @Get('ready')
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({
     summary: 'Readiness: every node has AMI logged in and the ARI event socket connected (open, no token)',
   })
@@ -80,27 +91,16 @@ export class HealthController {
     description: 'A node is not connected, or the daemon is shutting down',
     schema: HEALTH_BODY_SCHEMA,
   })
-  ready(@Res({ passthrough: true }) res: Response): HealthBody {
-    const details: Record<string, Indicator> = {};
-    if (this.shutdown.isShuttingDown) {
-      details.daemon = { status: 'down', message: 'shutting down' };
-    }
-    for (const node of this.state.all()) {
-      const ready = node.ami.status === 'up' && node.ari.status === 'up';
-      const indicator: Indicator = {
-        status: ready ? 'up' : 'down',
-        ami: node.ami.status,
-        ari: node.ari.status,
-      };
-      if (node.ami.status !== 'up' && node.ami.lastError) indicator.amiError = node.ami.lastError;
-      if (node.ari.status !== 'up' && node.ari.lastError) indicator.ariError = node.ari.lastError;
-      details[`node:${node.name}`] = indicator;
-    }
-    const info: Record<string, Indicator> = {};
-    const error: Record<string, Indicator> = {};
-    for (const [key, ind] of Object.entries(details)) (ind.status === 'up' ? info : error)[key] = ind;
-    const ok = Object.keys(error).length === 0;
-    res.status(ok ? 200 : 503);
-    return { status: ok ? 'ok' : 'error', info, error, details };
+  ready(): Promise<HealthCheckResult> {
+    return this.health.check([() => this.daemon(), ...this.links.checks()]);
+  }
+
+  /**
+   * Down from SIGTERM on (main.ts), before `app.close()` starts: orchestrators stop routing to us
+   * while the adapters log off.
+   */
+  private daemon(): HealthIndicatorResult {
+    const session = this.indicators.check('daemon');
+    return this.shutdown.isShuttingDown ? session.down({ message: 'shutting down' }) : session.up();
   }
 }

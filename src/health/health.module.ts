@@ -1,7 +1,17 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { StateModule } from '../state/state.module';
 import { HealthController } from './health.controller';
+import { LinkHealthIndicator } from './link.health';
 import { ShutdownState } from './shutdown.state';
 
-@Global()
-@Module({ controllers: [HealthController], providers: [ShutdownState], exports: [ShutdownState] })
+/** `/health/live` and `/health/ready`: terminus indicators per node and link, read from the node store. */
+@Module({
+  // Terminus would log every failed check; a probe every few seconds while a PBX is down would flood
+  // the log. The adapters already log each link transition once.
+  imports: [TerminusModule.forRoot({ logger: false }), StateModule],
+  controllers: [HealthController],
+  providers: [ShutdownState, LinkHealthIndicator],
+  exports: [ShutdownState],
+})
 export class HealthModule {}

@@ -1,15 +1,33 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { AmiModule } from '../ami/ami.module';
 import { AriModule } from '../ari/ari.module';
+import { DetectorsModule } from '../detectors/detectors.module';
+import { DiagnosticsModule } from '../health/diagnostics/diagnostics.module';
+import { StateModule } from '../state/state.module';
+import { CallMetrics } from './call.metrics';
+import { ControlMetrics } from './control.metrics';
+import { DetectionMetrics } from './detection.metrics';
+import { DiagnosticMetrics } from './diagnostic.metrics';
 import { MetricsController } from './metrics.controller';
-import { METRICS_REGISTRY, createRegistry } from './metrics.registry';
 import { PbxMetrics } from './pbx-metrics';
+import { RegistrationMetrics } from './registration.metrics';
 
-@Global()
+/**
+ * `/metrics` and the metric definitions of `src/metrics` (the public contract): counters on events,
+ * gauges read from the stores and services at scrape time. The `/ws` gateway's own gauge lives with
+ * the gateway.
+ */
 @Module({
-  imports: [AmiModule, AriModule],
+  imports: [AmiModule, AriModule, StateModule, DetectorsModule, DiagnosticsModule],
   controllers: [MetricsController],
-  providers: [{ provide: METRICS_REGISTRY, useFactory: createRegistry }, PbxMetrics],
-  exports: [METRICS_REGISTRY],
+  providers: [
+    PbxMetrics,
+    RegistrationMetrics,
+    CallMetrics,
+    DetectionMetrics,
+    DiagnosticMetrics,
+    ControlMetrics,
+  ],
+  exports: [ControlMetrics],
 })
 export class MetricsModule {}

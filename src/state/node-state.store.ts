@@ -46,7 +46,7 @@ export class NodeStateStore implements OnModuleDestroy {
         lastResync: { ami: null, ari: null },
       });
     }
-    this.unsubscribe = bus.subscribe((e) => this.apply(e));
+    this.unsubscribe = bus.subscribe((e) => this.apply(e), { phase: 'state' });
   }
 
   onModuleDestroy(): void {
@@ -119,6 +119,9 @@ export class NodeStateStore implements OnModuleDestroy {
       case 'channel.bridged':
       case 'channel.hangup_requested':
       case 'channel.hung_up':
+      case 'call.updated':
+      case 'call.channel_ended':
+      case 'call.ended':
       case 'registration.changed':
       case 'registration.failed':
       case 'state.repaired':

@@ -1,4 +1,6 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { AmiService } from '../ami/ami.service';
+import { AriService } from '../ari/ari.service';
 import { EventBus } from '../events/event-bus';
 import type { LinkKind } from '../events/pbx-events';
 
@@ -8,7 +10,8 @@ export type ResyncHandler = (node: string) => Promise<Record<string, number>>;
 /**
  * The resync hook: every (re)connect of a link runs the handlers registered for that link (state
  * layers add theirs), then publishes one `state.resynced` event. A failing handler is logged and does
- * not stop the others.
+ * not stop the others. It hooks itself onto the adapters' after-connect hooks (after the adapters' own
+ * identity reads): the adapters know nothing of the state layer.
  */
 @Injectable()
 export class ResyncCoordinator {
@@ -18,7 +21,14 @@ export class ResyncCoordinator {
     ari: new Map(),
   };
 
-  constructor(private readonly bus: EventBus) {}
+  constructor(
+    private readonly bus: EventBus,
+    @Optional() ami?: AmiService,
+    @Optional() ari?: AriService,
+  ) {
+    ami?.onConnected('resync', (node) => this.resync(node, 'ami').then(() => undefined));
+    ari?.onConnected('resync', (node) => this.resync(node, 'ari').then(() => undefined));
+  }
 
   register(link: LinkKind, name: string, handler: ResyncHandler): void {
     this.handlers[link].set(name, handler);

@@ -1,7 +1,8 @@
 /**
  * The live board (`GET /`) in headless Chromium against a daemon watching the real sandbox Asterisk:
  * token prompt, node status, a real call appearing and ending, an AOR-not-found alert provoked by a
- * real REGISTER, the AOR_NAME_MISMATCH finding with its remedy, the endpoint filter and the
+ * real REGISTER (its pjsip.conf snippet preformatted), the AOR_NAME_MISMATCH finding with its remedy,
+ * contacts and device states in words updating live, "1 call" in the summary, the endpoint filter and the
  * registered/unregistered switch, the "disconnected" state once the daemon is gone, the reconnect
  * once it is back on the same port, and "forget token" dropping every row. Leaves a screenshot in
  * test-output/board.png.
@@ -114,6 +115,10 @@ describe('the live board in a browser', () => {
     await alert.waitFor({ state: 'visible' });
     expect(await alert.getByTestId('alert-message').textContent()).toContain('aors=1002-aor');
     expect(await alert.getByTestId('alert-remedy').textContent()).toContain('[1002-aor]');
+    // The pjsip.conf lines of the remedy keep their line breaks: a preformatted block, not a paragraph.
+    const snippet = alert.getByTestId('alert-remedy').getByTestId('remedy-snippet').first();
+    expect(await snippet.evaluate((e) => e.tagName)).toBe('PRE');
+    expect(await snippet.innerText()).toMatch(/^\[1002\]\ntype=/m);
 
     const finding = page.locator(
       '[data-testid=finding-row][data-code=AOR_NAME_MISMATCH][data-object="1002"]',
@@ -142,8 +147,27 @@ describe('the live board in a browser', () => {
       ).toBe('true'),
     );
 
+    const endpoint = page.locator(`[data-testid=endpoint-row][data-endpoint="${PLAIN.name}"]`);
+    // Its contact shows on its row, and the device state reads as words with Asterisk's name as tooltip.
+    await expectEventually(async () =>
+      expect(await endpoint.getByTestId('endpoint-contact').count()).toBeGreaterThan(0),
+    );
+    const device = endpoint.getByTestId('endpoint-device');
+    await expectEventually(async () => {
+      expect(await device.textContent()).toBe('idle');
+      expect(await device.getAttribute('title')).toBe('NOT_INUSE');
+    });
+
     const call = await phone.call(SANDBOX.extensions.echo, { sendRtp: true });
     expect(call.state).toBe('answered');
+    // Live: a device-state change reaches the board as an endpoint.updated delta.
+    await expectEventually(async () => {
+      expect(await device.textContent()).toBe('in use');
+      expect(await device.getAttribute('title')).toBe('INUSE');
+    });
+    await expectEventually(async () =>
+      expect(await page.getByTestId('summary').textContent()).toMatch(/(^|\D)1 call(?!s)/),
+    );
     const row = page.locator('[data-testid=call-row]', {
       hasText: `${PLAIN.name} → ${SANDBOX.extensions.echo}`,
     });
@@ -155,6 +179,7 @@ describe('the live board in a browser', () => {
 
     await call.hangup();
     await row.waitFor({ state: 'detached' });
+    await expectEventually(async () => expect(await device.textContent()).toBe('idle'));
     expect(pageErrors).toEqual([]);
   });
 

@@ -1,6 +1,5 @@
-import type { PbxEvent } from '../../src/events/pbx-events';
-import type { CallEnded } from '../../src/state/calls/call.events';
-import { CallStore } from '../../src/state/calls/call.store';
+import { EventBus } from '../../src/events/event-bus';
+import type { CallEnded, PbxEvent } from '../../src/events/pbx-events';
 import { sandboxNodeYaml, startDaemon, type TestDaemon } from '../support/daemon';
 import { expectEventually } from '../support/expect-eventually';
 import { SANDBOX, coreRestartNow, waitFullyBooted } from '../support/sandbox';
@@ -131,9 +130,8 @@ describe('calls on the sandbox Asterisk', () => {
   it('AMI+ARI: a normal call (2002, RTP, BYE) and an RTP timeout (2001, no RTP), in state, REST and metrics', async () => {
     daemon = await startDaemon(sandboxNodeYaml('pbx1'));
     await ready(daemon, { ami: 'up', ari: 'up' });
-    const store = daemon.app.get(CallStore);
     const endedCalls: CallEnded[] = [];
-    store.onCallEnded((e) => endedCalls.push(e));
+    daemon.app.get(EventBus).on('call.ended', (e) => endedCalls.push(e));
     const before = new Set(
       ((await daemon.get('/api/v1/nodes/pbx1/calls')).body.calls as CallJson[]).map((c) => c.linkedid),
     );

@@ -4,7 +4,6 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import { createServer } from 'node:net';
 import { WebSocket } from 'ws';
 import { AppModule } from '../../src/app.module';
-import { ErrorFilter } from '../../src/api/error.filter';
 import { setupOpenApi } from '../../src/api/openapi';
 import { parseConfig } from '../../src/config/config.loader';
 import { EventBus } from '../../src/events/event-bus';
@@ -57,7 +56,6 @@ describe('control against the sandbox Asterisk', () => {
     ].join('\n');
     const config = parseConfig(text, { source: '<test>', env: {} });
     app = await NestFactory.create(AppModule.forRoot(config), { logger });
-    app.useGlobalFilters(new ErrorFilter());
     app.useWebSocketAdapter(new WsAdapter(app));
     setupOpenApi(app);
     app.get(EventBus).subscribe((e) => events.push(e));

@@ -2,7 +2,6 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { AppModule } from '../../src/app.module';
-import { ErrorFilter } from '../../src/api/error.filter';
 import { parseConfig } from '../../src/config/config.loader';
 import { EventBus } from '../../src/events/event-bus';
 import type { PbxEvent } from '../../src/events/pbx-events';
@@ -42,7 +41,6 @@ describe('diagnostics against the sandbox Asterisk', () => {
     ].join('\n');
     const config = parseConfig(text, { source: '<test>', env: {} });
     app = await NestFactory.create(AppModule.forRoot(config), { logger: ['error'] });
-    app.useGlobalFilters(new ErrorFilter());
     app.useWebSocketAdapter(new WsAdapter(app));
     app.get(EventBus).subscribe((e) => events.push(e));
     await app.listen(0, '127.0.0.1');

@@ -1,7 +1,7 @@
 import { WebSocket } from 'ws';
 import { expectEventually } from '../support/expect-eventually';
 import { sandboxNodeYaml, startDaemon, type TestDaemon } from '../support/daemon';
-import { coreRestartNow, sandboxUp, waitFullyBooted } from '../support/sandbox';
+import { SANDBOX, coreRestartNow, sandboxUp, waitFullyBooted } from '../support/sandbox';
 import { SipUdpClient } from '../support/sip/sip-udp-client';
 
 /** What a /ws viewer sees of real calls on the sandbox Asterisk. */
@@ -12,6 +12,12 @@ class Viewer {
     this.ws = new WebSocket(url);
     this.ws.on('message', (raw: Buffer) => this.messages.push(JSON.parse(raw.toString())));
     this.ws.on('error', () => undefined);
+  }
+  /** endpoint.updated deltas of `endpoint`, from `from` on. */
+  endpointDeltas(endpoint: string, from = 0): any[] {
+    return this.messages
+      .slice(from)
+      .filter((m) => m.type === 'endpoint.updated' && m.data.endpoint === endpoint);
   }
   /** call.updated / call.ended deltas whose call has a channel of `endpoint`. */
   callDeltas(endpoint: string): any[] {
@@ -101,6 +107,72 @@ describe('the /ws stream of real calls', () => {
       cause: 44,
       rtpTimeoutEndpoint: '2001',
     });
+  });
+
+  it('a REGISTER reaches viewers as endpoint.updated (contacts), then the qualify as rtt/reachability', async () => {
+    const desk = SANDBOX.endpoints.deskPhone; // qualify_frequency=30: Asterisk qualifies the new contact
+    const from = viewer.messages.length;
+    const phone = await SipUdpClient.open();
+    phones.push(phone);
+    expect((await phone.register({ user: desk.name, password: desk.password })).status).toBe(200);
+    const ours = (d: any) =>
+      d.data.contactList.find((c: { callId: string | null; uri: string }) =>
+        c.uri.includes(`:${phone.localPort}`),
+      );
+    const added = await expectEventually(() => {
+      const d = viewer
+        .endpointDeltas(desk.name, from)
+        .find((m) => m.data.changed.includes('contacts') && ours(m));
+      expect(d).toBeDefined();
+      return d;
+    }, 10_000);
+    expect(added.node).toBe('pbx1');
+    expect(added.data.view).toMatchObject({ name: desk.name, registered: true });
+    expect(added.data.view.node).toBeUndefined();
+    // The client answers Asterisk's OPTIONS: the contact turns reachable with a round trip.
+    const qualified = await expectEventually(() => {
+      const d = viewer
+        .endpointDeltas(desk.name, from)
+        .find((m) => m.data.changed.includes('rtt') && ours(m)?.status === 'reachable');
+      expect(d).toBeDefined();
+      return d;
+    }, 15_000);
+    expect(qualified.data.changed).toEqual(expect.arrayContaining(['rtt', 'reachability']));
+    expect(ours(qualified).rttUsec).toBeGreaterThan(0);
+    // Coalesced: never two endpoint.updated deltas of one endpoint within one flush interval.
+    const times = viewer.endpointDeltas(desk.name, from).map((m) => Date.parse(m.ts));
+    for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(200);
+
+    const before = viewer.messages.length;
+    expect((await phone.unregister()).status).toBe(200);
+    await expectEventually(() =>
+      expect(
+        viewer.endpointDeltas(desk.name, before).some((m) => m.data.changed.includes('contacts') && !ours(m)),
+      ).toBe(true),
+    );
+  });
+
+  it('a call makes its endpoint in use: endpoint.updated with device_state', async () => {
+    const from = viewer.messages.length;
+    const c = await call('2002', true);
+    const inUse = await expectEventually(() => {
+      const d = viewer
+        .endpointDeltas('2002', from)
+        .find((m) => m.data.changed.includes('device_state') && m.data.view?.deviceState === 'INUSE');
+      expect(d).toBeDefined();
+      return d;
+    }, 10_000);
+    expect(inUse).toMatchObject({ node: 'pbx1', data: { endpoint: '2002', view: { name: '2002' } } });
+    const after = viewer.messages.length;
+    await c.hangup();
+    // Back to what it was: UNAVAILABLE for an unregistered 2002, NOT_INUSE for a registered one.
+    await expectEventually(() =>
+      expect(
+        viewer
+          .endpointDeltas('2002', after)
+          .some((m) => m.data.changed.includes('device_state') && m.data.view?.deviceState !== 'INUSE'),
+      ).toBe(true),
+    );
   });
 
   it('Asterisk restart mid-call: the call ends, then state.resynced and a consistent snapshot', async () => {

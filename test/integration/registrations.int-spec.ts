@@ -1,7 +1,7 @@
 import { AmiService } from '../../src/ami/ami.service';
 import type { PbxEvent } from '../../src/events/pbx-events';
 import { RegistrationStore } from '../../src/state/registrations/registration.store';
-import type { PjsipObject } from '../../src/health/pjsip/pjsip.parse';
+import type { PjsipObject } from '../../src/common/pbx.records';
 import type { AorView, ContactView, EndpointView } from '../../src/state/registrations/registration.views';
 import { expectEventually } from '../support/expect-eventually';
 import { sandboxNodeYaml, startDaemon, type TestDaemon } from '../support/daemon';

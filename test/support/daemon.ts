@@ -2,7 +2,6 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { AppModule } from '../../src/app.module';
-import { ErrorFilter } from '../../src/api/error.filter';
 import { setupOpenApi } from '../../src/api/openapi';
 import { parseConfig } from '../../src/config/config.loader';
 import type { PbxpulseConfig } from '../../src/config/config.types';
@@ -55,7 +54,6 @@ export async function startDaemon(
   const text = ['http: { host: 127.0.0.1, port: 9630 }', extraYaml, 'nodes:', nodesYaml].join('\n');
   const config = parseConfig(text, { source: '<test>', env: {} });
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: ['error'] });
-  app.useGlobalFilters(new ErrorFilter());
   app.useWebSocketAdapter(new WsAdapter(app));
   setupOpenApi(app);
   const events: PbxEvent[] = [];

@@ -1,7 +1,7 @@
 import { Global, type INestApplication, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Registry } from 'prom-client';
-import { ErrorFilter } from '../../api/error.filter';
+import { ApiErrorsModule } from '../../api/api.module';
 import { ConfigModule } from '../../config/config.module';
 import { parseConfig } from '../../config/config.loader';
 import { EventBus } from '../../events/event-bus';
@@ -13,7 +13,13 @@ import {
   EndpointDetailRegistry,
 } from '../../state/registrations/endpoint-detail';
 import { REGISTRATION_READER, type RegistrationReader } from '../../state/registrations/registration.views';
+import { NodeStateStore } from '../../state/node-state.store';
 import { StateModule } from '../../state/state.module';
+import { AlertsController } from '../../api/alerts.controller';
+import { SecurityEventsController } from '../../api/security-events.controller';
+import { ViewerGuard } from '../../api/viewer.guard';
+import { DetectionMetrics } from '../../metrics/detection.metrics';
+import { MetricsController } from '../../metrics/metrics.controller';
 import { DetectorsModule } from '../detectors.module';
 import { bearer, fetchAnswer } from '../../../test/support/http';
 
@@ -52,21 +58,35 @@ export async function createDetectorsApp(reader: RegistrationReader, yaml = ''):
   const registry = new Registry();
 
   @Global()
+  @Module({ providers: [{ provide: METRICS_REGISTRY, useValue: registry }], exports: [METRICS_REGISTRY] })
+  class TestRegistryModule {}
+
+  /** Stands in for the StateModule: the given reader, a real node store, no adapters. */
   @Module({
     providers: [
-      { provide: METRICS_REGISTRY, useValue: registry },
       { provide: REGISTRATION_READER, useValue: reader },
       { provide: ENDPOINT_DETAIL_CONTRIBUTORS, useClass: EndpointDetailRegistry },
+      NodeStateStore,
     ],
-    exports: [METRICS_REGISTRY, REGISTRATION_READER, ENDPOINT_DETAIL_CONTRIBUTORS],
+    exports: [REGISTRATION_READER, ENDPOINT_DETAIL_CONTRIBUTORS, NodeStateStore],
   })
-  class TestDepsModule {}
+  class TestStateModule {}
+
+  // The detectors' routes and metrics, as the ApiModule and MetricsModule serve them.
+  @Module({
+    imports: [TestStateModule, DetectorsModule, ApiErrorsModule],
+    controllers: [AlertsController, SecurityEventsController, MetricsController],
+    providers: [ViewerGuard, DetectionMetrics],
+  })
+  class DetectorRoutesModule {}
 
   const moduleRef = await Test.createTestingModule({
-    imports: [ConfigModule.forRoot(config), EventsModule, StateModule, TestDepsModule, DetectorsModule],
-  }).compile();
+    imports: [ConfigModule.forRoot(config), EventsModule, TestRegistryModule, DetectorRoutesModule],
+  })
+    .overrideModule(StateModule)
+    .useModule(TestStateModule)
+    .compile();
   const app = moduleRef.createNestApplication({ logger: ['error'] });
-  app.useGlobalFilters(new ErrorFilter());
   const bus = app.get(EventBus);
   const events: PbxEvent[] = [];
   bus.subscribe((e) => events.push(e));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { normaliseObject, parseHttpStatus, parseTransports } from '../pjsip/pjsip.parse';
+import { normaliseObject, parseHttpStatus, parseTransports } from '../../ami/ami.pjsip-parse';
 import { type DiagnosisInput, FINDING_CODES, type FindingCode, diagnose } from './diagnose';
 
 const FIXTURES = path.join(__dirname, 'fixtures');

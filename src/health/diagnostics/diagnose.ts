@@ -1,5 +1,6 @@
-import type { ConfiguredTransport, HttpStatus, PjsipObject, TransportRow } from '../pjsip/pjsip.parse';
-import { CODEC_MODULES, list, parseAllow, str } from '../pjsip/pjsip.parse';
+import type { ConfiguredTransport, HttpStatus, PjsipObject, TransportRow } from '../../common/pbx.records';
+import { list, str } from '../../common/pbx.records';
+import { CODEC_MODULES, parseAllow } from '../pjsip/codecs';
 
 /** The fixed list of finding codes (metric label values come from here only). */
 export const FINDING_CODES = [

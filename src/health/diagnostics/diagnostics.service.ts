@@ -12,7 +12,7 @@ import { NodeNotFoundError } from '../../common/errors';
 import { AlertsService } from '../../detectors/alerts.service';
 import { EventBus } from '../../events/event-bus';
 import { PjsipShowService } from '../pjsip/pjsip-show.service';
-import { str } from '../pjsip/pjsip.parse';
+import { str } from '../../common/pbx.records';
 import { type DiagnosisInput, type Finding, diagnose } from './diagnose';
 import { probeTlsCertificate } from './tls-probe';
 

@@ -1,26 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import { AmiActionError, AmiConnectionClosedError } from '../../ami/ami.errors';
-import { amiValues, type AmiMessage } from '../../ami/ami.message';
 import { AmiService } from '../../ami/ami.service';
-import { NotConnectedError } from '../../common/errors';
+import type {
+  ConfiguredTransport,
+  HttpStatus,
+  ModuleRow,
+  ModuleState,
+  PjsipEndpointObjects,
+  PjsipObject,
+  TransportRow,
+} from '../../common/pbx.records';
+import { str } from '../../common/pbx.records';
 import { EndpointNotFoundError } from '../../state/registrations/registration.errors';
-import {
-  type ConfiguredTransport,
-  type HttpStatus,
-  type ModuleRow,
-  type ModuleState,
-  type PjsipObject,
-  type TransportRow,
-  CODEC_MODULES,
-  normaliseObject,
-  parseAllow,
-  parseConfiguredTransports,
-  parseDialplanContexts,
-  parseHttpStatus,
-  parseModuleShowLike,
-  parseTransports,
-  str,
-} from './pjsip.parse';
+import { CODEC_MODULES, parseAllow } from './codecs';
 
 /** Modules WebRTC over PJSIP needs, checked with `module show like` (ModuleCheck says Success for Not Running). */
 export const WEBRTC_MODULES = [
@@ -44,109 +35,70 @@ export interface ModuleStatus {
 }
 
 /** `PJSIPShowEndpoint`: the endpoint's options and the objects Asterisk lists with it. */
-export interface EndpointDetail {
-  endpoint: PjsipObject;
-  auths: PjsipObject[];
-  aors: PjsipObject[];
-  transports: PjsipObject[];
-  contacts: PjsipObject[];
-  identifies: PjsipObject[];
-}
+export type EndpointDetail = PjsipEndpointObjects;
 
 /**
  * `pjsip show …` equivalents over AMI, normalised and without secrets. A node whose AMI link is down
- * answers `NotConnectedError` (503); an unknown node `NodeNotFoundError` (404).
+ * answers `NotConnectedError` (503); an unknown node `NodeNotFoundError` (404); an AMI user without the
+ * read class an `AmiActionError` (never an empty list).
  */
 @Injectable()
 export class PjsipShowService {
   constructor(private readonly ami: AmiService) {}
 
-  async endpoints(node: string): Promise<PjsipObject[]> {
-    // PJSIPShowEndpoints answers Error "No endpoints found" instead of an empty list.
-    return this.items(node, 'PJSIPShowEndpoints', {}, true);
+  endpoints(node: string): Promise<PjsipObject[]> {
+    return this.ami.pjsip(node).showList('endpoints');
   }
 
   async endpoint(node: string, name: string): Promise<EndpointDetail> {
-    let items: AmiMessage[];
-    try {
-      items = (
-        await this.conn(node, () =>
-          this.ami.connection(node).listAction('PJSIPShowEndpoint', { Endpoint: name }),
-        )
-      ).items;
-    } catch (err) {
-      if (!(err instanceof AmiActionError)) throw err;
-      // An endpoint that names a missing transport: Asterisk sends its EndpointDetail, then fails with
-      // "Unable to retrieve transport …". Keep what came: that is exactly what TRANSPORT_MISSING needs.
-      if (err.partialItems.some((m) => m.fields.Event === 'EndpointDetail')) items = [...err.partialItems];
-      // "Unable to retrieve endpoint <name>"
-      else throw new EndpointNotFoundError(node, name);
-    }
-    const by = (event: string): PjsipObject[] =>
-      items.filter((m) => m.fields.Event === event).map((m) => normaliseObject(m.fields));
-    const endpoint = by('EndpointDetail')[0];
-    if (!endpoint) throw new EndpointNotFoundError(node, name);
-    return {
-      endpoint,
-      auths: by('AuthDetail'),
-      aors: by('AorDetail'),
-      transports: by('TransportDetail'),
-      contacts: by('ContactStatusDetail'),
-      identifies: by('IdentifyDetail'),
-    };
+    const detail = await this.ami.pjsip(node).showEndpoint(name);
+    if (!detail) throw new EndpointNotFoundError(node, name);
+    return detail;
   }
 
   aors(node: string): Promise<PjsipObject[]> {
-    return this.items(node, 'PJSIPShowAors', {}, true);
+    return this.ami.pjsip(node).showList('aors');
   }
 
   /** Username, realm, auth type …; `Password`, `Md5Cred` and the like are dropped at parse time. */
   auths(node: string): Promise<PjsipObject[]> {
-    return this.items(node, 'PJSIPShowAuths', {}, true);
+    return this.ami.pjsip(node).showList('auths');
   }
 
-  /** Dynamic (registered) contacts only; "No Contacts found" is an empty list. */
+  /** Dynamic (registered) contacts only. */
   contacts(node: string): Promise<PjsipObject[]> {
-    return this.items(node, 'PJSIPShowContacts', {}, true);
+    return this.ami.pjsip(node).showList('contacts');
   }
 
   registrationsInbound(node: string): Promise<PjsipObject[]> {
-    return this.items(node, 'PJSIPShowRegistrationsInbound', {}, true);
+    return this.ami.pjsip(node).showList('registrationsInbound');
   }
 
   registrationsOutbound(node: string): Promise<PjsipObject[]> {
-    return this.items(node, 'PJSIPShowRegistrationsOutbound', {}, true);
+    return this.ami.pjsip(node).showList('registrationsOutbound');
   }
 
-  async transports(node: string): Promise<TransportRow[]> {
-    return parseTransports(await this.command(node, 'pjsip show transports'));
+  transports(node: string): Promise<TransportRow[]> {
+    return this.ami.pjsip(node).transports();
   }
 
-  async http(node: string): Promise<HttpStatus> {
-    return parseHttpStatus(await this.command(node, 'http show status'));
+  http(node: string): Promise<HttpStatus> {
+    return this.ami.pjsip(node).httpStatus();
   }
 
   /** Context names of the running dialplan. */
-  async contexts(node: string): Promise<string[]> {
-    return parseDialplanContexts(await this.command(node, 'dialplan show'));
+  contexts(node: string): Promise<string[]> {
+    return this.ami.pjsip(node).dialplanContexts();
   }
 
   /** Transports of pjsip.conf as written (not as running); `null` when GetConfig fails (realtime, no file). */
-  async configuredTransports(node: string): Promise<ConfiguredTransport[] | null> {
-    try {
-      const msg = await this.conn(node, () =>
-        this.ami.connection(node).action('GetConfig', { Filename: 'pjsip.conf' }),
-      );
-      return parseConfiguredTransports(msg.fields);
-    } catch (err) {
-      if (err instanceof AmiActionError) return null;
-      throw err;
-    }
+  configuredTransports(node: string): Promise<ConfiguredTransport[] | null> {
+    return this.ami.pjsip(node).configuredTransports();
   }
 
   /** Status of one module (`res_srtp`), via `module show like`. */
   async module(node: string, name: string, neededFor: string[] = []): Promise<ModuleStatus> {
-    const rows = parseModuleShowLike(await this.command(node, `module show like ${name}`)).filter((r) =>
+    const rows = (await this.ami.pjsip(node).moduleRows(name)).filter((r) =>
       name.startsWith('codec_') ? r.name.startsWith(name) : r.name === `${name}.so`,
     );
     const running = rows.some((r) => r.running);
@@ -193,31 +145,7 @@ export class PjsipShowService {
   }
 
   /** Output lines of a CLI command run through the AMI `Command` action. */
-  async command(node: string, cli: string): Promise<string[]> {
-    const msg = await this.conn(node, () => this.ami.connection(node).action('Command', { Command: cli }));
-    return amiValues(msg, 'Output');
-  }
-
-  private async items(
-    node: string,
-    action: string,
-    fields: Record<string, string>,
-    errorMeansEmpty: boolean,
-  ): Promise<PjsipObject[]> {
-    const res = await this.conn(node, () =>
-      this.ami.connection(node).listAction(action, fields, { errorMeansEmpty }),
-    );
-    return res.items.map((m) => normaliseObject(m.fields));
-  }
-
-  private async conn<T>(node: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (err) {
-      if (err instanceof AmiConnectionClosedError) {
-        throw new NotConnectedError(`node '${node}': AMI is not connected (${err.message})`);
-      }
-      throw err;
-    }
+  command(node: string, cli: string): Promise<string[]> {
+    return this.ami.pjsip(node).command(cli);
   }
 }

@@ -9,7 +9,7 @@ import {
   type CallsState,
   type EndedCall,
 } from './call.reducers';
-import { listedFromCoreShowChannel } from './call.resync';
+import { listedFromCoreShowChannel } from '../../ami/ami.pjsip-records';
 import {
   amiChannelEvents,
   ariCallMessages,

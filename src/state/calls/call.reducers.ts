@@ -1,3 +1,4 @@
+import type { ListedChannel } from '../../common/pbx.records';
 import type { ChannelEvent, ChannelSnapshot, ChannelState } from '../../events/pbx-events';
 import {
   CAUSE_REQUESTED_CHAN_UNAVAIL,
@@ -5,6 +6,8 @@ import {
   isRtpTimeoutSignature,
   type HangupClassification,
 } from './call.classification';
+
+export type { ListedChannel } from '../../common/pbx.records';
 
 /**
  * Pure reducers of one node's channel and call state. Both links (AMI and ARI) publish the same
@@ -135,14 +138,6 @@ export interface Transition {
 }
 
 /** A channel listed by a resync (`CoreShowChannel`, ARI `GET /channels`). */
-export interface ListedChannel {
-  readonly channel: ChannelSnapshot;
-  /** null: in no bridge (a listing is authoritative about that); undefined: not known. */
-  readonly bridgeId?: string | null;
-  /** Asterisk's creation time, when the listing tells it. */
-  readonly createdAt?: number;
-}
-
 /** How many ended channel ids are remembered against late duplicates. */
 export const GONE_LIMIT = 4096;
 

@@ -1,10 +1,12 @@
+import { AmiPjsip, type AmiActionLink } from '../../ami/ami.pjsip';
 import type { AmiService } from '../../ami/ami.service';
 import type { AriChannel } from '../../ari/ari.messages';
+import { AriQueries, type AriRequestLink, listedFromAriChannel } from '../../ari/ari.queries';
 import type { AriService } from '../../ari/ari.service';
+import type { ListedChannel } from '../../common/pbx.records';
 import { EventBus } from '../../events/event-bus';
 import { ResyncCoordinator } from '../resync.coordinator';
-import { CallResync, listedFromAriChannel } from './call.resync';
-import type { ListedChannel } from './call.reducers';
+import { CallResync } from './call.resync';
 import type { CallStore } from './call.store';
 import { fixtureBytes, FIXTURE_CALLS, parseFrames } from './testing/call-events.fixtures';
 
@@ -29,7 +31,8 @@ function setup(opts: { amiUp: boolean }) {
       }),
     ),
   };
-  const ami = { connection: () => conn } as unknown as AmiService;
+  const pjsip = new AmiPjsip('pbx1', conn as unknown as AmiActionLink);
+  const ami = { pjsip: () => pjsip } as unknown as AmiService;
   const channel: AriChannel = {
     id: '1.1',
     name: 'PJSIP/2002-00000001',
@@ -44,7 +47,8 @@ function setup(opts: { amiUp: boolean }) {
   const request = jest.fn((_method: string, path: string) =>
     Promise.resolve(path === '/channels' ? [channel] : [{ id: 'br-1', channels: ['1.1'] }]),
   );
-  const ari = { connection: () => ({ request }) } as unknown as AriService;
+  const queries = new AriQueries('pbx1', { request } as unknown as AriRequestLink);
+  const ari = { queries: () => queries } as unknown as AriService;
   const coordinator = new ResyncCoordinator(new EventBus());
   new CallResync(coordinator, store, ami, ari);
   return { coordinator, applied, conn, request };

@@ -1,6 +1,12 @@
+import { Logger } from '@nestjs/common';
 import { EventBus } from '../../events/event-bus';
-import type { ChannelEvent, ChannelSnapshot } from '../../events/pbx-events';
-import type { CallChannelEnded, CallEnded, CallUpdated } from './call.events';
+import type {
+  CallChannelEnded,
+  CallEnded,
+  CallUpdated,
+  ChannelEvent,
+  ChannelSnapshot,
+} from '../../events/pbx-events';
 import { CallStore } from './call.store';
 import {
   amiChannelEvents,
@@ -21,9 +27,9 @@ function setup(recentCalls?: number) {
     channelEnded: [] as CallChannelEnded[],
     ended: [] as CallEnded[],
   };
-  store.onCallUpdated((e) => seen.updated.push(e));
-  store.onChannelEnded((e) => seen.channelEnded.push(e));
-  store.onCallEnded((e) => seen.ended.push(e));
+  bus.on('call.updated', (e) => seen.updated.push(e));
+  bus.on('call.channel_ended', (e) => seen.channelEnded.push(e));
+  bus.on('call.ended', (e) => seen.ended.push(e));
   return { bus, store, seen };
 }
 
@@ -161,15 +167,36 @@ describe('CallStore', () => {
 
   it('a throwing subscriber breaks neither the store nor the other subscribers; unsubscribe works', () => {
     const { bus, store, seen } = setup();
-    const off = store.onCallEnded(() => {
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const off = bus.on('call.ended', () => {
       throw new Error('boom');
     });
     amiEvents.forEach((e) => bus.publish(e));
     expect(seen.ended).toHaveLength(2);
-    expect(bus.consumerFailures).toBe(0);
+    // The bus isolates it (the store keeps no listeners of its own): counted and logged, once per call.
+    expect(bus.consumerFailures).toBe(2);
+    expect(errors.mock.calls.map(([m]) => String(m))).toEqual([
+      expect.stringContaining('consumer failed on call.ended'),
+      expect.stringContaining('consumer failed on call.ended'),
+    ]);
+    expect(store.recentCalls(NODE)).toHaveLength(2);
     off();
-    const other = store.onCallUpdated(() => undefined);
+    const other = bus.on('call.updated', () => undefined);
     other();
+    errors.mockRestore();
+  });
+
+  it('publishes what it derives on the bus after the channel event reached every consumer', () => {
+    const { bus, store } = setup();
+    const order: string[] = [];
+    let activeWhenUpdated: number | undefined;
+    bus.subscribe((e) => {
+      order.push(e.type);
+      if (e.type === 'call.updated') activeWhenUpdated = store.activeCalls(NODE)?.length;
+    });
+    bus.publish(ofCall(normal.uniqueid, amiEvents)[0]);
+    expect(order).toEqual(['channel.created', 'call.updated']);
+    expect(activeWhenUpdated).toBe(1);
   });
 
   it('ignores events of unknown nodes and answers undefined for them', () => {

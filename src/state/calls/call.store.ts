@@ -4,7 +4,6 @@ import type { PbxpulseConfig } from '../../config/config.types';
 import { EventBus } from '../../events/event-bus';
 import type { ChannelEvent, LinkKind } from '../../events/pbx-events';
 import { HANGUP_CLASSIFICATIONS, type HangupClassification } from './call.classification';
-import type { CallChannelEnded, CallEnded, CallEvent, CallUpdated } from './call.events';
 import {
   emptyCallsState,
   reduceChannelEvent,
@@ -57,8 +56,6 @@ interface NodeCalls {
   callEndpoints: Map<string, Set<string>>;
 }
 
-type Listener<E> = (event: E) => void;
-
 const CHANNEL_EVENT_TYPES = [
   'channel.created',
   'channel.updated',
@@ -71,23 +68,19 @@ const CHANNEL_EVENT_TYPES = [
 /**
  * Channel and call state per node: the only writer of it. Applies the channel events both adapters
  * publish through the pure reducers (`call.reducers.ts`), keeps the last N ended calls, counts, and
- * notifies subscribers of the derived changes once, whichever link(s) reported them.
+ * publishes the derived `call.updated` / `call.channel_ended` / `call.ended` on the bus once,
+ * whichever link(s) reported the change.
  */
 @Injectable()
 export class CallStore implements OnModuleDestroy {
   private readonly logger = new Logger(CallStore.name);
   private readonly nodes = new Map<string, NodeCalls>();
   private readonly recentLimit: number;
-  private readonly listeners = {
-    updated: new Set<Listener<CallUpdated>>(),
-    channelEnded: new Set<Listener<CallChannelEnded>>(),
-    ended: new Set<Listener<CallEnded>>(),
-  };
   private readonly unsubscribe: () => void;
 
   constructor(
     @Inject(PBXPULSE_CONFIG) config: PbxpulseConfig,
-    bus: EventBus,
+    private readonly bus: EventBus,
     @Optional() @Inject(CALL_STORE_OPTIONS) options?: CallStoreOptions,
   ) {
     const limit = options?.recentCalls ?? DEFAULT_RECENT_CALLS;
@@ -103,28 +96,11 @@ export class CallStore implements OnModuleDestroy {
         callEndpoints: new Map(),
       });
     }
-    this.unsubscribe = bus.on(CHANNEL_EVENT_TYPES, (e) => this.apply(e));
+    this.unsubscribe = bus.on(CHANNEL_EVENT_TYPES, (e) => this.apply(e), { phase: 'state' });
   }
 
   onModuleDestroy(): void {
     this.unsubscribe();
-  }
-
-  // ---------------------------------------------------------------------------------- subscriptions
-
-  /** A call changed in a way a client sees. Returns the unsubscribe function. */
-  onCallUpdated(fn: (event: CallUpdated) => void): () => void {
-    return this.listen(this.listeners.updated, fn);
-  }
-
-  /** One channel of a call ended. Returns the unsubscribe function. */
-  onChannelEnded(fn: (event: CallChannelEnded) => void): () => void {
-    return this.listen(this.listeners.channelEnded, fn);
-  }
-
-  /** A call ended (its last channel ended), with its classification. Returns the unsubscribe function. */
-  onCallEnded(fn: (event: CallEnded) => void): () => void {
-    return this.listen(this.listeners.ended, fn);
   }
 
   // ------------------------------------------------------------------------------------------ views
@@ -231,7 +207,7 @@ export class CallStore implements OnModuleDestroy {
             if (c.endpoint !== null) countEndpoint(n, d.call.call.key, c.endpoint);
           }
         }
-        this.emit(this.listeners.updated, {
+        this.bus.publish({
           type: 'call.updated',
           node,
           ts: d.ts,
@@ -244,7 +220,7 @@ export class CallStore implements OnModuleDestroy {
         if (d.rtpTimeoutCulprit && d.channel.endpoint !== null) {
           n.rtpTimeouts.set(d.channel.endpoint, (n.rtpTimeouts.get(d.channel.endpoint) ?? 0) + 1);
         }
-        this.emit(this.listeners.channelEnded, {
+        this.bus.publish({
           type: 'call.channel_ended',
           node,
           ts: d.ts,
@@ -264,31 +240,12 @@ export class CallStore implements OnModuleDestroy {
         n.recent.unshift(view);
         if (n.recent.length > this.recentLimit) n.recent.length = this.recentLimit;
         this.logger.debug(`${node}: call ${view.linkedid} ended: ${view.classification}`);
-        this.emit(this.listeners.ended, { type: 'call.ended', node, ts: d.ts, source: 'daemon', call: view });
+        this.bus.publish({ type: 'call.ended', node, ts: d.ts, source: 'daemon', call: view });
         return;
       }
       default: {
         const never: never = d;
         return never;
-      }
-    }
-  }
-
-  private listen<E extends CallEvent>(set: Set<Listener<E>>, fn: Listener<E>): () => void {
-    set.add(fn);
-    return () => set.delete(fn);
-  }
-
-  /** Like the bus: a throwing subscriber is logged and never breaks the others or the store. */
-  private emit<E extends CallEvent>(set: Set<Listener<E>>, event: E): void {
-    for (const fn of set) {
-      try {
-        fn(event);
-      } catch (err) {
-        this.logger.error(
-          `subscriber failed on ${event.type} (node ${event.node}): ${(err as Error).message}`,
-          (err as Error).stack,
-        );
       }
     }
   }

@@ -1,4 +1,4 @@
-import { stripTech } from '../../ami/ami.normaliser';
+import { stripTech } from '../../common/asterisk.vocabulary';
 import type {
   ContactStatusChanged,
   DeviceStateChanged,

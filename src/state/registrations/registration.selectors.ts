@@ -1,4 +1,4 @@
-import { transportOfUri } from '../../ami/ami.normaliser';
+import { transportOfUri } from '../../common/asterisk.vocabulary';
 import type { TransportKind } from '../../events/pbx-events';
 import type { AorView, ContactView, EndpointView } from './registration.views';
 import {

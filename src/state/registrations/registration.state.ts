@@ -1,4 +1,5 @@
-import type { ContactStatus, TransportKind } from '../../events/pbx-events';
+import type { AorRecord, AuthRecord, ContactRecord } from '../../common/pbx.records';
+import type { TransportKind } from '../../events/pbx-events';
 import { PersistentMap } from './persistent-map';
 
 /**
@@ -31,32 +32,12 @@ export interface EndpointState {
   readonly reachable: boolean | null;
 }
 
-export interface AorState {
-  readonly name: string;
-  readonly maxContacts: number;
-  readonly removeExisting: boolean;
-  readonly qualifyFrequency: number;
-}
+export type AorState = AorRecord;
 
-export interface AuthState {
-  readonly name: string;
-  readonly username: string;
-  readonly realm: string;
-  readonly authType: string;
-}
+/** Identity only, never a password or an MD5 credential. */
+export type AuthState = AuthRecord;
 
-export interface ContactState {
-  readonly aor: string;
-  /** The endpoint that registered it (`EndpointName`). */
-  readonly endpoint: string;
-  readonly uri: string;
-  readonly status: Exclude<ContactStatus, 'removed'>;
-  readonly rttUsec: number | null;
-  readonly userAgent: string | null;
-  readonly expiresAt: string | null;
-  readonly viaAddress: string | null;
-  readonly callId: string | null;
-}
+export type ContactState = ContactRecord;
 
 /** What a targeted `PJSIPShowEndpoint` (or a list) says about a contact. */
 export type ContactDetail = ContactState;

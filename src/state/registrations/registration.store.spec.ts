@@ -2,6 +2,13 @@ import { expectEventually } from '../../../test/support/expect-eventually';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AmiActionFields, AmiListOptions, AmiListResult } from '../../ami/ami.connection';
+import { AmiPjsip, type AmiActionLink } from '../../ami/ami.pjsip';
+import {
+  aorRecords,
+  contactRecords,
+  endpointDetailRecord,
+  endpointRecords,
+} from '../../ami/ami.pjsip-records';
 import { AmiActionError, AmiConnectionClosedError } from '../../ami/ami.errors';
 import type { AmiMessage } from '../../ami/ami.message';
 import { AmiFrameParser } from '../../ami/ami.parser';
@@ -9,8 +16,8 @@ import type { PbxpulseConfig } from '../../config/config.types';
 import { EventBus } from '../../events/event-bus';
 import type { ContactStatusChanged, PbxEvent } from '../../events/pbx-events';
 import { ResyncCoordinator } from '../resync.coordinator';
-import { buildRegistrations, parseEndpointDetail } from './registration.snapshot';
-import { type RegistrationAmiLink, RegistrationStore } from './registration.store';
+import { buildRegistrations } from './registration.snapshot';
+import { RegistrationStore } from './registration.store';
 
 /**
  * Recorded AMI bytes from the sandbox Asterisk 22.10:
@@ -63,7 +70,7 @@ const URI_2002 = 'sip:2002@127.0.0.1:59047';
 const URI_1001 = 'sip:1001@127.0.0.1:41044;transport=ws;x-ast-orig-host=82506d61c134.invalid:0';
 
 /** A stand-in for `AmiConnection.listAction` that answers from recorded frames. */
-class FakeAmi implements RegistrationAmiLink {
+class FakeAmi implements AmiActionLink {
   isUp = true;
   readonly calls: string[] = [];
   /** Recorded answers by `Action` or `Action:Endpoint`; a missing key answers like Asterisk's "not found". */
@@ -102,6 +109,10 @@ class FakeAmi implements RegistrationAmiLink {
     };
   }
 
+  action(action: string): Promise<AmiMessage> {
+    return Promise.reject(new AmiActionError(action, 'not recorded'));
+  }
+
   /** Replace the items of one list, keeping the recorded response and completion frames. */
   setItems(key: string, edit: (items: AmiMessage[]) => AmiMessage[]): void {
     const frames = this.answers.get(key) ?? [];
@@ -118,7 +129,8 @@ function setup(answers = REGISTERED, reconcileIntervalMs = 60_000) {
   bus.subscribe((e) => published.push(e));
   const coordinator = new ResyncCoordinator(bus);
   const ami = new FakeAmi(answers);
-  const store = new RegistrationStore(config, bus, coordinator, { connection: () => ami });
+  const pjsip = new AmiPjsip('pbx1', ami);
+  const store = new RegistrationStore(config, bus, coordinator, { pjsip: () => pjsip });
   const of = <T extends PbxEvent['type']>(type: T) =>
     published.filter((e): e is Extract<PbxEvent, { type: T }> => e.type === type);
   return { bus, store, ami, coordinator, published, of };
@@ -142,12 +154,12 @@ describe('resync from the recorded list actions', () => {
   it('builds endpoints, AORs and no contacts from a sandbox with nothing registered', () => {
     const get = (k: string) => EMPTY.get(k) ?? [];
     const state = buildRegistrations({
-      endpoints: get('PJSIPShowEndpoints'),
-      aors: get('PJSIPShowAors'),
-      contacts: get('PJSIPShowRegistrationInboundContactStatuses'),
+      endpoints: endpointRecords(get('PJSIPShowEndpoints')),
+      aors: aorRecords(get('PJSIPShowAors')),
+      contacts: contactRecords(get('PJSIPShowRegistrationInboundContactStatuses')),
       details: new Map([
-        ['1001', get('PJSIPShowEndpoint:1001')],
-        ['1002', get('PJSIPShowEndpoint:1002')],
+        ['1001', endpointDetailRecord(get('PJSIPShowEndpoint:1001'))],
+        ['1002', endpointDetailRecord(get('PJSIPShowEndpoint:1002'))],
       ]),
     });
     expect([...state.endpoints.values()].sort((a, b) => a.name.localeCompare(b.name))).toEqual([
@@ -185,7 +197,7 @@ describe('resync from the recorded list actions', () => {
   });
 
   it('reads the endpoint detail: context, transport protocol, contacts', () => {
-    const detail = parseEndpointDetail(REGISTERED.get('PJSIPShowEndpoint:1001') ?? []);
+    const detail = endpointDetailRecord(REGISTERED.get('PJSIPShowEndpoint:1001') ?? []);
     expect(detail).toEqual({
       context: 'internal',
       transportProtocol: 'ws',

@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import type { AmiActionFields, AmiListOptions, AmiListResult } from '../../ami/ami.connection';
-import { AmiActionError } from '../../ami/ami.errors';
-import type { AmiMessage } from '../../ami/ami.message';
+import type { AmiPjsip } from '../../ami/ami.pjsip';
 import { AmiService } from '../../ami/ami.service';
 import { NodeNotFoundError } from '../../common/errors';
+import type { EndpointDetailRecord, EndpointRecord } from '../../common/pbx.records';
 import { PBXPULSE_CONFIG } from '../../config/config.module';
 import type { PbxpulseConfig } from '../../config/config.types';
 import { EventBus } from '../../events/event-bus';
@@ -18,19 +17,19 @@ import {
   replaceState,
 } from './registration.reducers';
 import { aorViewOf, aorViews, contactViews, endpointViewOf, endpointViews } from './registration.selectors';
-import { buildRegistrations, parseEndpointDetail } from './registration.snapshot';
+import { buildRegistrations } from './registration.snapshot';
 import { EMPTY_REGISTRATIONS, type NodeRegistrations, contactTotal, findContact } from './registration.state';
 import type { AorView, ContactView, EndpointView, RegistrationReader } from './registration.views';
 
-/** What the store needs of a node's AMI link (`AmiConnection` has it; unit tests pass a fake). */
-export interface RegistrationAmiLink {
-  readonly isUp: boolean;
-  listAction(action: string, fields?: AmiActionFields, opts?: AmiListOptions): Promise<AmiListResult>;
-}
+/** What the store reads of a node's AMI surface. */
+export type RegistrationAmiLink = Pick<
+  AmiPjsip,
+  'isUp' | 'endpoints' | 'aors' | 'auths' | 'contacts' | 'endpointDetail'
+>;
 
 /** `AmiService` in the app. */
 export interface RegistrationAmiLinks {
-  connection(node: string): RegistrationAmiLink;
+  pjsip(node: string): RegistrationAmiLink;
 }
 
 /** Contacts first seen through an event are enriched at most this long after (per endpoint). */
@@ -99,7 +98,8 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
       });
     }
     resync.register('ami', 'registrations', (node) => this.resync(node));
-    this.unsubscribe = bus.on(EVENT_TYPES, (e) => this.onEvent(e));
+    // The state phase: the store applies an event before any reader (metrics, gateway, detectors) sees it.
+    this.unsubscribe = bus.on(EVENT_TYPES, (e) => this.onEvent(e), { phase: 'state' });
   }
 
   onModuleDestroy(): void {
@@ -154,10 +154,10 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
       try {
         ({ state } = await this.rebuild(slot, false, async (conn) => {
           const [endpoints, aors, auths, contacts] = await Promise.all([
-            listItems(conn, 'PJSIPShowEndpoints'),
-            listItems(conn, 'PJSIPShowAors'),
-            listItems(conn, 'PJSIPShowAuths'),
-            listItems(conn, 'PJSIPShowRegistrationInboundContactStatuses'),
+            conn.endpoints(),
+            conn.aors(),
+            conn.auths(),
+            conn.contacts(),
           ]);
           const details = await readDetails(conn, endpointNames(endpoints));
           return (live) => buildRegistrations({ endpoints, aors, auths, contacts, details }, live);
@@ -165,7 +165,7 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
         slot.loaded = true;
       } finally {
         // Also after a failure: the next tick retries (as a resync until one succeeded).
-        if (this.ami.connection(node).isUp) this.scheduleReconcile(slot);
+        if (this.ami.pjsip(node).isUp) this.scheduleReconcile(slot);
       }
       const counts = {
         endpoints: state.endpoints.size,
@@ -188,12 +188,12 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
   async reconcile(node: string): Promise<number> {
     const slot = this.slot(node);
     return this.enqueue(slot, async () => {
-      if (!this.ami.connection(node).isUp) return 0;
+      if (!this.ami.pjsip(node).isUp) return 0;
       const { derived } = await this.rebuild(slot, true, async (conn) => {
         const [endpoints, aors, contacts] = await Promise.all([
-          listItems(conn, 'PJSIPShowEndpoints'),
-          listItems(conn, 'PJSIPShowAors'),
-          listItems(conn, 'PJSIPShowRegistrationInboundContactStatuses'),
+          conn.endpoints(),
+          conn.aors(),
+          conn.contacts(),
         ]);
         // Context and transport are carried over; only endpoints we have never seen need their detail.
         const fresh = endpointNames(endpoints).filter((n) => !slot.state.endpoints.has(n));
@@ -217,13 +217,9 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
   async refreshConfig(node: string): Promise<void> {
     const slot = this.slot(node);
     return this.enqueue(slot, async () => {
-      if (!this.ami.connection(node).isUp) return;
+      if (!this.ami.pjsip(node).isUp) return;
       await this.rebuild(slot, false, async (conn) => {
-        const [endpoints, aors, auths] = await Promise.all([
-          listItems(conn, 'PJSIPShowEndpoints'),
-          listItems(conn, 'PJSIPShowAors'),
-          listItems(conn, 'PJSIPShowAuths'),
-        ]);
+        const [endpoints, aors, auths] = await Promise.all([conn.endpoints(), conn.aors(), conn.auths()]);
         const details = await readDetails(conn, endpointNames(endpoints));
         return (live) => buildRegistrations({ endpoints, aors, auths, details }, live);
       });
@@ -249,7 +245,7 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
     const journal: RegistrationInput[] = [];
     slot.journals.add(journal);
     try {
-      const build = await read(this.ami.connection(slot.name));
+      const build = await read(this.ami.pjsip(slot.name));
       if (this.destroyed) return { state: slot.state, derived: [] };
       let next = build(slot.state);
       for (const input of journal) next = reduce(next, input).state;
@@ -343,8 +339,7 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
     } catch (err) {
       this.logger.warn(`${slot.name}: reconciliation failed: ${(err as Error).message}`);
     }
-    if (this.ami.connection(slot.name).isUp && slot.reconcileTimer === undefined)
-      this.scheduleReconcile(slot);
+    if (this.ami.pjsip(slot.name).isUp && slot.reconcileTimer === undefined) this.scheduleReconcile(slot);
   }
 
   private scheduleConfigRefresh(slot: NodeSlot): void {
@@ -372,10 +367,9 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
   }
 
   private async enrich(slot: NodeSlot, endpoint: string): Promise<void> {
-    const conn = this.ami.connection(slot.name);
+    const conn = this.ami.pjsip(slot.name);
     if (!conn.isUp || this.destroyed) return;
-    const items = await listItems(conn, 'PJSIPShowEndpoint', { Endpoint: endpoint });
-    const { contacts } = parseEndpointDetail(items);
+    const { contacts } = await conn.endpointDetail(endpoint);
     if (contacts.length > 0 && !this.destroyed) {
       this.apply(slot, { type: 'contacts.enriched', node: slot.name, ts: Date.now(), contacts });
     }
@@ -413,43 +407,21 @@ function fingerprint(e: RegistrationEvent): string {
   }
 }
 
-/**
- * The items of a PJSIP list action. Several of them answer `Response: Error` ("No endpoints found",
- * "No AORs found", "Unable to retrieve endpoint X" once it is gone) instead of an empty list: that is
- * empty. Any other Error (e.g. "Permission denied") must not read as "nothing configured", or a
- * reconciliation would wipe the state: it throws.
- */
-async function listItems(
-  conn: RegistrationAmiLink,
-  action: string,
-  fields: AmiActionFields = {},
-): Promise<AmiMessage[]> {
-  const result = await conn.listAction(action, fields, { errorMeansEmpty: true });
-  const f = result.response.fields;
-  if (!result.complete && f.Response === 'Error') {
-    const message = f.Message ?? '';
-    if (!/^(no .* found|unable to retrieve)/i.test(message.trim())) throw new AmiActionError(action, message);
-  }
-  return result.items;
-}
-
-function endpointNames(items: readonly AmiMessage[]): string[] {
-  return items
-    .filter((m) => m.fields.Event === 'EndpointList' && m.fields.ObjectName)
-    .map((m) => m.fields.ObjectName);
+function endpointNames(records: readonly EndpointRecord[]): string[] {
+  return records.map((r) => r.name);
 }
 
 /** `PJSIPShowEndpoint` per endpoint, a few at a time (each answer is ~150 headers). */
 async function readDetails(
   conn: RegistrationAmiLink,
   names: readonly string[],
-): Promise<Map<string, AmiMessage[]>> {
-  const out = new Map<string, AmiMessage[]>();
+): Promise<Map<string, EndpointDetailRecord>> {
+  const out = new Map<string, EndpointDetailRecord>();
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < names.length) {
       const name = names[next++];
-      out.set(name, await listItems(conn, 'PJSIPShowEndpoint', { Endpoint: name }));
+      out.set(name, await conn.endpointDetail(name));
     }
   };
   await Promise.all(Array.from({ length: Math.min(DETAIL_CONCURRENCY, names.length) }, worker));

@@ -9,10 +9,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
-import { AmiConnection } from '../ami/ami.connection';
-import { normaliseAmiEvent } from '../ami/ami.normaliser';
-import { EventBus } from '../events/event-bus';
+import { AmiConnection } from '../src/ami/ami.connection';
+import { normaliseAmiEvent } from '../src/ami/ami.normaliser';
+import { EventBus } from '../src/events/event-bus';
 
+// Run from dist-bench/bench/ (tsconfig.bench.json), two levels below the repository.
 const FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures');
 const TARGET_BYTES = Number(process.env.BENCH_MB ?? 64) * 1024 * 1024;
 const CHUNK = 64 * 1024;

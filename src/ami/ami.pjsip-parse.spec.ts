@@ -2,15 +2,15 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   normaliseObject,
-  parseAllow,
   parseConfiguredTransports,
   parseDialplanContexts,
   parseHttpStatus,
   parseModuleShowLike,
   parseTransports,
-} from './pjsip.parse';
+} from './ami.pjsip-parse';
+import { parseAllow } from '../health/pjsip/codecs';
 
-const FIXTURES = path.join(__dirname, '..', 'diagnostics', 'fixtures');
+const FIXTURES = path.join(__dirname, '..', 'health', 'diagnostics', 'fixtures');
 /** Recorded `asterisk -rx` output of the sandbox (the AMI `Command` action gives the same lines as `Output:`). */
 const lines = (name: string): string[] => readFileSync(path.join(FIXTURES, name), 'utf8').split('\n');
 const endpoint1001 = JSON.parse(readFileSync(path.join(FIXTURES, 'endpoint-1001.json'), 'utf8')) as Record<

@@ -1,8 +1,8 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { Application } from 'express';
-import { AdminGuard } from '../api/admin.guard';
-import { CONTROL_ROUTES } from '../api/control.controller';
+import { AdminGuard } from './admin.guard';
+import { CONTROL_ROUTES } from './control.controller';
 
 /**
  * The JSON body parser runs before any route: a control call whose body it refuses never reaches the

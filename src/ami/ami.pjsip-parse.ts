@@ -1,11 +1,16 @@
+import type {
+  ConfiguredTransport,
+  HttpStatus,
+  ModuleRow,
+  PjsipObject,
+  PjsipValue,
+  TransportRow,
+} from '../common/pbx.records';
+
 /**
  * Pure parsers of what Asterisk answers to the PJSIP list actions and to a few read-only CLI commands
  * run through the AMI `Command` action. Nothing here touches a socket: tests feed recorded outputs.
  */
-
-/** One PJSIP sorcery object (endpoint, aor, auth, contact …) with normalised option values. */
-export type PjsipValue = string | number | boolean;
-export type PjsipObject = Record<string, PjsipValue>;
 
 /**
  * Secrets never leave the daemon: auth `Password`/`Md5Cred`/`PasswordDigest`/`OauthSecret`/
@@ -102,41 +107,7 @@ export function normaliseObject(fields: Record<string, string>): PjsipObject {
   return out;
 }
 
-/** A string option of a normalised object ('' when absent). */
-export function str(obj: PjsipObject | undefined, key: string): string {
-  const v = obj?.[key];
-  return v === undefined ? '' : String(v);
-}
-
-/** A comma-separated list option (`aors`, `auth`, `identifyBy`), trimmed, empties dropped. */
-export function list(obj: PjsipObject | undefined, key: string): string[] {
-  return str(obj, key)
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0);
-}
-
-/** `Allow: (opus|ulaw)` → `['opus', 'ulaw']`. */
-export function parseAllow(raw: string): string[] {
-  return raw
-    .replace(/[()]/g, '')
-    .split(/[|,]/)
-    .map((s) => s.trim().toLowerCase())
-    .filter((s) => s.length > 0);
-}
-
 // ------------------------------------------------------------------ module show like
-
-export type ModuleState = 'running' | 'not_running' | 'not_loaded';
-
-export interface ModuleRow {
-  /** File name, e.g. `res_srtp.so`. */
-  name: string;
-  description: string;
-  useCount: number;
-  running: boolean;
-  supportLevel: string;
-}
 
 /**
  * Rows of `module show like <x>`: `%-30s %-40.40s %-10d %-11s %13s` (name, description, use count,
@@ -160,17 +131,6 @@ export function parseModuleShowLike(lines: readonly string[]): ModuleRow[] {
 }
 
 // ------------------------------------------------------------------ http show status
-
-export interface HttpStatus {
-  enabled: boolean;
-  /** `host:port` of the plain HTTP listener, `null` when disabled. */
-  bindAddress: string | null;
-  tls: { enabled: boolean; bindAddress: string | null };
-  prefix: string;
-  uris: Array<{ path: string; description: string }>;
-  /** `/ws` (res_http_websocket) is served: WebSocket SIP clients can connect. */
-  websocket: boolean;
-}
 
 /** `http show status` (main/http.c `handle_show_http`). */
 export function parseHttpStatus(lines: readonly string[]): HttpStatus {
@@ -208,15 +168,6 @@ export function parseHttpStatus(lines: readonly string[]): HttpStatus {
 
 // ------------------------------------------------------------------ pjsip show transports
 
-export interface TransportRow {
-  name: string;
-  /** udp, tcp, tls, ws, wss (lower case). */
-  protocol: string;
-  cos: number;
-  tos: number;
-  bindAddress: string;
-}
-
 /** Rows of `pjsip show transports`: `Transport:  <name>  <type>  <cos>  <tos>  <bind>`; the header row is skipped. */
 export function parseTransports(lines: readonly string[]): TransportRow[] {
   const rows: TransportRow[] = [];
@@ -235,12 +186,6 @@ export function parseTransports(lines: readonly string[]): TransportRow[] {
 }
 
 // ------------------------------------------------------------------ GetConfig pjsip.conf
-
-export interface ConfiguredTransport {
-  name: string;
-  protocol: string;
-  bind: string;
-}
 
 /**
  * Transport sections of a `GetConfig Filename: pjsip.conf` answer (`Category-000002: transport-ws`,
@@ -286,23 +231,3 @@ export function parseDialplanContexts(lines: readonly string[]): string[] {
   }
   return out;
 }
-
-/** Translator module of a codec name in `allow=`; `codec_opus` also matches `codec_opus_open_source`. */
-export const CODEC_MODULES: Readonly<Record<string, string>> = {
-  opus: 'codec_opus',
-  g729: 'codec_g729',
-  g722: 'codec_g722',
-  ulaw: 'codec_ulaw',
-  alaw: 'codec_alaw',
-  gsm: 'codec_gsm',
-  g726: 'codec_g726',
-  g726aal2: 'codec_g726',
-  ilbc: 'codec_ilbc',
-  speex: 'codec_speex',
-  speex16: 'codec_speex',
-  speex32: 'codec_speex',
-  lpc10: 'codec_lpc10',
-  adpcm: 'codec_adpcm',
-  silk: 'codec_silk',
-  codec2: 'codec_codec2',
-};

@@ -1,0 +1,157 @@
+import { contactStatus, deviceStateName, transportKind, usec } from '../common/asterisk.vocabulary';
+import type {
+  AorRecord,
+  AuthRecord,
+  ContactRecord,
+  EndpointDetailRecord,
+  EndpointRecord,
+  ListedChannel,
+} from '../common/pbx.records';
+import type { TransportKind } from '../events/pbx-events';
+import type { AmiMessage } from './ami.message';
+import { channelSnapshot } from './ami.normaliser';
+
+/*
+ * Pure parsing of list-action items into domain records. Items are picked by their `Event:` name, so
+ * the whole answer of a list action can be passed in.
+ */
+
+/** `PJSIPShowEndpoints` → `EndpointList` items. */
+export function endpointRecords(msgs: readonly AmiMessage[]): EndpointRecord[] {
+  return items(msgs, 'EndpointList').flatMap((m) => {
+    const f = m.fields;
+    if (!f.ObjectName) return [];
+    return [
+      {
+        name: f.ObjectName,
+        aors: splitList(f.Aor),
+        auths: splitList(f.Auths),
+        transport: nonEmpty(f.Transport),
+        deviceState: deviceStateName(f.DeviceState),
+      },
+    ];
+  });
+}
+
+/** `PJSIPShowAors` → `AorList` items. */
+export function aorRecords(msgs: readonly AmiMessage[]): AorRecord[] {
+  return items(msgs, 'AorList').flatMap((m) => {
+    const f = m.fields;
+    if (!f.ObjectName) return [];
+    return [
+      {
+        name: f.ObjectName,
+        maxContacts: int(f.MaxContacts),
+        removeExisting: bool(f.RemoveExisting),
+        qualifyFrequency: int(f.QualifyFrequency),
+      },
+    ];
+  });
+}
+
+/** `PJSIPShowAuths` → `AuthList` items. Identity fields only: `Password` and `Md5Cred` are never read. */
+export function authRecords(msgs: readonly AmiMessage[]): AuthRecord[] {
+  return items(msgs, 'AuthList').flatMap((m) => {
+    const f = m.fields;
+    if (!f.ObjectName) return [];
+    return [
+      { name: f.ObjectName, username: f.Username ?? '', realm: f.Realm ?? '', authType: f.AuthType ?? '' },
+    ];
+  });
+}
+
+/** `ContactStatusDetail` items (of the registrations list or of `PJSIPShowEndpoint`). */
+export function contactRecords(msgs: readonly AmiMessage[]): ContactRecord[] {
+  return items(msgs, 'ContactStatusDetail').flatMap((m) => {
+    const c = contactRecord(m);
+    return c ? [c] : [];
+  });
+}
+
+function contactRecord(msg: AmiMessage): ContactRecord | undefined {
+  const f = msg.fields;
+  const status = contactStatus(f.Status);
+  if (!f.AOR || !f.URI || !status || status === 'removed') return undefined;
+  return {
+    aor: f.AOR,
+    uri: f.URI,
+    endpoint: f.EndpointName ?? '',
+    status,
+    rttUsec: status === 'reachable' ? (usec(f.RoundtripUsec) ?? null) : null,
+    userAgent: nonEmpty(f.UserAgent),
+    expiresAt: epochToIso(f.RegExpire),
+    viaAddress: nonEmpty(f.ViaAddress),
+    callId: nonEmpty(f.CallID),
+  };
+}
+
+/** The answer of `PJSIPShowEndpoint Endpoint: <name>`: context, transport protocol, contacts. */
+export function endpointDetailRecord(msgs: readonly AmiMessage[]): EndpointDetailRecord {
+  const detail = msgs.find((m) => m.fields.Event === 'EndpointDetail');
+  const transport = msgs.find((m) => m.fields.Event === 'TransportDetail');
+  return {
+    context: nonEmpty(detail?.fields.Context),
+    transportProtocol: transport ? protocolOf(transport.fields.Protocol) : null,
+    contacts: contactRecords(msgs),
+  };
+}
+
+/**
+ * A `CoreShowChannel` list item: the channel snapshot fields plus `BridgeId` (empty when in no bridge)
+ * and `Duration` (`HH:MM:SS` since the channel was created).
+ */
+export function listedFromCoreShowChannel(m: AmiMessage, now: number): ListedChannel | undefined {
+  if (m.fields.Event !== 'CoreShowChannel') return undefined;
+  const channel = channelSnapshot(m.fields);
+  if (!channel) return undefined;
+  const seconds = durationSeconds(m.fields.Duration);
+  return {
+    channel,
+    bridgeId: m.fields.BridgeId ? m.fields.BridgeId : null,
+    createdAt: seconds === undefined ? undefined : now - seconds * 1000,
+  };
+}
+
+function durationSeconds(raw: string | undefined): number | undefined {
+  const m = raw === undefined ? null : /^(\d+):(\d{2}):(\d{2})$/.exec(raw);
+  if (!m) return undefined;
+  return Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]);
+}
+
+function protocolOf(raw: string | undefined): TransportKind | null {
+  const v = raw?.trim();
+  return v ? transportKind(v) : null;
+}
+
+function items(msgs: readonly AmiMessage[], event: string): AmiMessage[] {
+  return msgs.filter((m) => m.fields.Event === event);
+}
+
+/** `1001, 1001-b` → `['1001', '1001-b']` (Asterisk keeps `aors=` as written). */
+function splitList(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+function nonEmpty(raw: string | undefined): string | null {
+  const v = raw?.trim();
+  return v ? v : null;
+}
+
+function int(raw: string | undefined): number {
+  const n = Number.parseInt(raw ?? '', 10);
+  return Number.isFinite(n) ? n : 0;
+}
+
+function bool(raw: string | undefined): boolean {
+  return /^(true|yes|on|1)$/i.test(raw?.trim() ?? '');
+}
+
+/** `RegExpire` is epoch seconds; 0 or garbage → null. */
+function epochToIso(raw: string | undefined): string | null {
+  if (!raw || !/^\d+$/.test(raw)) return null;
+  const secs = Number(raw);
+  return secs > 0 ? new Date(secs * 1000).toISOString() : null;
+}
