@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectEventually } from '../support/expect-eventually';
+import { freePort } from '../support/prometheus-server';
 import { SANDBOX, asteriskCli, sandboxUp } from '../support/sandbox';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
@@ -23,14 +23,6 @@ function runDaemon(args: string[], env: NodeJS.ProcessEnv = {}): Proc {
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
   return { output: () => out, exited, kill: (s) => child.kill(s) };
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 function writeConfig(text: string): string {

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectEventually } from '../support/expect-eventually';
 import { bearer, fetchAnswer } from '../support/http';
+import { freePort } from '../support/prometheus-server';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 
@@ -23,14 +23,6 @@ interface JsonLine {
   message: string;
   context?: string;
   stack?: string;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 /**
