@@ -9,7 +9,7 @@
  */
 import type { Alert, LinkKind } from '../events/pbx-events';
 import type { CallView, EndedCallView } from '../state/calls/call.views';
-import type { NodeView } from '../state/node-state.store';
+import type { NodeView } from '../state/node.views';
 import type { ContactView, EndpointView } from '../state/registrations/registration.views';
 
 export type { Alert, CallView, ContactView, EndedCallView, EndpointView, NodeView };

@@ -3,27 +3,9 @@ import { EventBus } from '../events/event-bus';
 import type { LinkKind, LinkStatus, PbxEvent } from '../events/pbx-events';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
+import type { LinkView, NodeView } from './node.views';
 
-export interface LinkView {
-  status: LinkStatus;
-  since: string;
-  lastError: string | null;
-}
-
-export interface AsteriskView {
-  version: string | null;
-  startupTime: string | null;
-  lastReloadTime: string | null;
-}
-
-export interface NodeView {
-  name: string;
-  ami: LinkView;
-  ari: LinkView;
-  asterisk: AsteriskView;
-  /** Time of the last completed resync per link. */
-  lastResync: { ami: string | null; ari: string | null };
-}
+export type { AsteriskView, LinkView, NodeView } from './node.views';
 
 /**
  * Per-node connection and identity state, written only from bus events (the adapters publish; this
