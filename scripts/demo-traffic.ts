@@ -5,6 +5,7 @@
  * both alerts stay active for as long as the demo runs) and a 20 s Echo call from 2002 every minute
  * (calls to watch on the board and /ws). Compiled with the SIP test clients (tsconfig.scripts.json).
  */
+import { SANDBOX } from '../test/support/sandbox';
 import { SipUdpClient } from '../test/support/sip/sip-udp-client';
 
 /** A REGISTER the continuous demo repeats, as a misconfigured phone keeps retrying. */
@@ -23,7 +24,12 @@ export const RECURRING_REGISTERS: readonly RecurringRegister[] = [
   // Within the 401-loop window (3 failures in 60 s, quiet after 120 s): the loop never clears.
   { user: '2001', password: 'not-the-password', everyMs: 20_000, what: 'a wrong 2001 password every 20 s' },
   // Inside the 5 minutes of the AOR-not-found alert (pbxpulse's and PbxpulseAorNotFound's).
-  { user: '1002', password: 'pw1002-sandbox', everyMs: 60_000, what: 'a 1002 REGISTER (404) every minute' },
+  {
+    user: SANDBOX.endpoints.aorMismatch.name,
+    password: SANDBOX.endpoints.aorMismatch.password,
+    everyMs: 60_000,
+    what: 'a 1002 REGISTER (404) every minute',
+  },
 ];
 
 async function main(): Promise<void> {
@@ -32,7 +38,8 @@ async function main(): Promise<void> {
     for (let i = 0; i < 5; i++) await phone.register({ user: '2001', password: 'not-the-password' });
     console.log('demo traffic: 2001 registered 5 times with a wrong password (a 401 loop)');
 
-    const r = await phone.register({ user: '1002', password: 'pw1002-sandbox' });
+    const { name, password } = SANDBOX.endpoints.aorMismatch;
+    const r = await phone.register({ user: name, password });
     console.log(`demo traffic: 1002 REGISTER answered ${r.status} (its AOR is named 1002-aor)`);
 
     for (let i = 0; i < 3; i++) await phone.register({ user: `scanner-${i}`, password: 'guess' });
