@@ -33,6 +33,8 @@ interface Entry {
 export class EventBus {
   private readonly logger = new Logger(EventBus.name);
   private readonly phases: Record<EventPhase, Set<Entry>> = { state: new Set(), read: new Set() };
+  /** The phases in delivery order (built once: dispatch runs for every AMI and ARI event). */
+  private readonly ordered: readonly Set<Entry>[] = [this.phases.state, this.phases.read];
   private readonly queue: PbxEvent[] = [];
   private dispatching = false;
   private failures = 0;
@@ -75,7 +77,7 @@ export class EventBus {
   }
 
   private dispatch(event: PbxEvent): void {
-    for (const set of [this.phases.state, this.phases.read]) {
+    for (const set of this.ordered) {
       for (const h of set) {
         if (h.types && !h.types.has(event.type)) continue;
         try {
