@@ -18,46 +18,33 @@ import { channelSnapshot } from './ami.normaliser';
 
 /** `PJSIPShowEndpoints` → `EndpointList` items. */
 export function endpointRecords(msgs: readonly AmiMessage[]): EndpointRecord[] {
-  return items(msgs, 'EndpointList').flatMap((m) => {
-    const f = m.fields;
-    if (!f.ObjectName) return [];
-    return [
-      {
-        name: f.ObjectName,
-        aors: splitList(f.Aor),
-        auths: splitList(f.Auths),
-        transport: nonEmpty(f.Transport),
-        deviceState: deviceStateName(f.DeviceState),
-      },
-    ];
-  });
+  return namedItems(msgs, 'EndpointList', (name, f) => ({
+    name,
+    aors: splitList(f.Aor),
+    auths: splitList(f.Auths),
+    transport: nonEmpty(f.Transport),
+    deviceState: deviceStateName(f.DeviceState),
+  }));
 }
 
 /** `PJSIPShowAors` → `AorList` items. */
 export function aorRecords(msgs: readonly AmiMessage[]): AorRecord[] {
-  return items(msgs, 'AorList').flatMap((m) => {
-    const f = m.fields;
-    if (!f.ObjectName) return [];
-    return [
-      {
-        name: f.ObjectName,
-        maxContacts: int(f.MaxContacts),
-        removeExisting: bool(f.RemoveExisting),
-        qualifyFrequency: int(f.QualifyFrequency),
-      },
-    ];
-  });
+  return namedItems(msgs, 'AorList', (name, f) => ({
+    name,
+    maxContacts: int(f.MaxContacts),
+    removeExisting: bool(f.RemoveExisting),
+    qualifyFrequency: int(f.QualifyFrequency),
+  }));
 }
 
 /** `PJSIPShowAuths` → `AuthList` items. Identity fields only: `Password` and `Md5Cred` are never read. */
 export function authRecords(msgs: readonly AmiMessage[]): AuthRecord[] {
-  return items(msgs, 'AuthList').flatMap((m) => {
-    const f = m.fields;
-    if (!f.ObjectName) return [];
-    return [
-      { name: f.ObjectName, username: f.Username ?? '', realm: f.Realm ?? '', authType: f.AuthType ?? '' },
-    ];
-  });
+  return namedItems(msgs, 'AuthList', (name, f) => ({
+    name,
+    username: f.Username ?? '',
+    realm: f.Realm ?? '',
+    authType: f.AuthType ?? '',
+  }));
 }
 
 /** `ContactStatusDetail` items (of the registrations list or of `PJSIPShowEndpoint`). */
@@ -125,6 +112,17 @@ function protocolOf(raw: string | undefined): TransportKind | null {
 
 function items(msgs: readonly AmiMessage[], event: string): AmiMessage[] {
   return msgs.filter((m) => m.fields.Event === event);
+}
+
+/** The `event` items that name their object (`ObjectName`), each built into a record. */
+function namedItems<T>(
+  msgs: readonly AmiMessage[],
+  event: string,
+  build: (name: string, fields: Record<string, string>) => T,
+): T[] {
+  return items(msgs, event).flatMap((m) =>
+    m.fields.ObjectName ? [build(m.fields.ObjectName, m.fields)] : [],
+  );
 }
 
 /** `1001, 1001-b` → `['1001', '1001-b']` (Asterisk keeps `aors=` as written). */
