@@ -97,6 +97,7 @@ describe('loadConfig', () => {
         gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
         control: { reloadMinIntervalMs: 10000 },
         log: { format: 'auto', level: 'log' },
+        metrics: { perEndpoint: { mode: 'active', maxEndpoints: 1000 } },
         nodes: [
           {
             name: 'pbx1',
@@ -375,7 +376,7 @@ nodes:
 
     it('rejects a document that is not a mapping', () => {
       expect(problemsOf('- pbx1\n- pbx2\n')).toEqual([
-        '(top level): expected a mapping with http, auth, connections, state, detection, gateway, control, log and nodes, got a list',
+        '(top level): expected a mapping with http, auth, connections, state, detection, gateway, control, log, metrics and nodes, got a list',
       ]);
     });
 
@@ -487,6 +488,44 @@ nodes:
     });
   });
 
+  describe('metrics', () => {
+    it.each([
+      ['{}', { mode: 'active', maxEndpoints: 1000 }],
+      ['{ perEndpoint: { mode: all } }', { mode: 'all', maxEndpoints: 1000 }],
+      ['{ perEndpoint: { maxEndpoints: 0 } }', { mode: 'active', maxEndpoints: 0 }],
+      ['{ perEndpoint: { mode: active, maxEndpoints: "250" } }', { mode: 'active', maxEndpoints: 250 }],
+    ])('reads metrics: %s', (yaml, expected) => {
+      expect(load(`${MINIMAL}metrics: ${yaml}\n`).metrics.perEndpoint).toEqual(expected);
+    });
+
+    it.each([
+      [
+        '{ perEndpoint: { mode: some } }',
+        'metrics.perEndpoint.mode: expected one of active, all, got "some"',
+      ],
+      [
+        '{ perEndpoint: { maxEndpoints: -1 } }',
+        'metrics.perEndpoint.maxEndpoints: expected an integer 0-1000000 (endpoints per node), got -1',
+      ],
+      [
+        '{ perEndpoint: { maxEndpoints: lots } }',
+        'metrics.perEndpoint.maxEndpoints: expected an integer 0-1000000 (endpoints per node), got "lots"',
+      ],
+      [
+        '{ perEndpoint: { mode: all, maxEndpoints: 10 } }',
+        'metrics.perEndpoint.maxEndpoints: applies to mode active only (mode all has no cap)',
+      ],
+      [
+        '{ perEndpoint: { cap: 10 } }',
+        'metrics.perEndpoint.cap: unknown key (expected one of mode, maxEndpoints)',
+      ],
+      ['{ perEndpoints: {} }', 'metrics.perEndpoints: unknown key (did you mean perEndpoint?)'],
+      ['{ perEndpoint: all }', 'metrics.perEndpoint: expected a mapping of mode, maxEndpoints, got a string'],
+    ])('rejects metrics: %s, naming the key', (yaml, problem) => {
+      expect(problemsOf(`${MINIMAL}metrics: ${yaml}\n`)).toEqual([problem]);
+    });
+  });
+
   describe('log', () => {
     it.each([
       ['format: json', { format: 'json', level: 'log' }],
@@ -583,10 +622,7 @@ nodes:
         'connections: { actionTimeout: 1 }',
         'connections.actionTimeout: unknown key (did you mean actionTimeoutMs?)',
       ],
-      [
-        'metrics: {}',
-        'metrics: unknown key (expected one of http, auth, connections, state, detection, gateway, control, log, nodes)',
-      ],
+      ['metric: {}', 'metric: unknown key (did you mean metrics?)'],
     ])('reports %s', (extra, problem) => {
       expect(problemsOf(`${MINIMAL}${extra}\n`)).toEqual([problem]);
     });

@@ -27,8 +27,10 @@ import type {
   GatewayTuning,
   HttpConfig,
   LogConfig,
+  MetricsConfig,
   NodeConfig,
   PbxpulseConfig,
+  PerEndpointMetricsMode,
   StateTuning,
 } from './config.types';
 
@@ -77,6 +79,7 @@ export const CONFIG_DEFAULTS = {
   gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
   control: { reloadMinIntervalMs: 10000 },
   log: { format: 'auto', level: 'log' },
+  metrics: { perEndpoint: { mode: 'active', maxEndpoints: 1000 } },
 } as const satisfies {
   http: HttpConfig;
   amiPort: number;
@@ -86,6 +89,7 @@ export const CONFIG_DEFAULTS = {
   gateway: GatewayTuning;
   control: ControlTuning;
   log: LogConfig;
+  metrics: MetricsConfig;
 };
 
 const defaultReadFile: ReadFile = (path) => readFileSync(path, 'utf8');
@@ -195,6 +199,7 @@ const ROOT_KEYS = [
   'gateway',
   'control',
   'log',
+  'metrics',
   'nodes',
 ] as const;
 const HTTP_KEYS = ['host', 'port'] as const;
@@ -205,6 +210,11 @@ const DETECTION_KEYS = Object.keys(CONFIG_DEFAULTS.detection) as (keyof Detectio
 const GATEWAY_KEYS = Object.keys(CONFIG_DEFAULTS.gateway) as (keyof GatewayTuning)[];
 const CONTROL_KEYS = Object.keys(CONFIG_DEFAULTS.control) as (keyof ControlTuning)[];
 const LOG_KEYS = ['format', 'level'] as const;
+const METRICS_KEYS = ['perEndpoint'] as const;
+const PER_ENDPOINT_KEYS = ['mode', 'maxEndpoints'] as const;
+const PER_ENDPOINT_MODES: readonly PerEndpointMetricsMode[] = ['active', 'all'];
+// 0 sends every endpoint with an event to <other>; the upper bound only catches a typo.
+const MAX_ENDPOINTS = { min: 0, max: 1_000_000, expected: 'an integer 0-1000000 (endpoints per node)' };
 const NODE_KEYS = ['name', 'ami', 'ari'] as const;
 const AMI_KEYS = ['host', 'port', 'username', 'secret', 'secretFile'] as const;
 const ARI_KEYS = ['url', 'username', 'password', 'passwordFile'] as const;
@@ -256,7 +266,7 @@ class Validator {
       root,
       '',
       ROOT_KEYS,
-      'a mapping with http, auth, connections, state, detection, gateway, control, log and nodes',
+      'a mapping with http, auth, connections, state, detection, gateway, control, log, metrics and nodes',
     );
     if (map === undefined) return undefined;
     const http = this.http(map.http);
@@ -267,6 +277,7 @@ class Validator {
     const gateway = this.tuning(map.gateway, 'gateway', GATEWAY_KEYS, CONFIG_DEFAULTS.gateway);
     const control = this.tuning(map.control, 'control', CONTROL_KEYS, CONFIG_DEFAULTS.control);
     const log = this.log(map.log);
+    const metrics = this.metrics(map.metrics);
     const nodes = this.nodes(map.nodes);
     if (
       http === undefined ||
@@ -277,11 +288,28 @@ class Validator {
       gateway === undefined ||
       control === undefined ||
       log === undefined ||
+      metrics === undefined ||
       nodes === undefined
     ) {
       return undefined;
     }
-    return { http, auth, connections, state, detection, gateway, control, log, nodes, source };
+    return { http, auth, connections, state, detection, gateway, control, log, metrics, nodes, source };
+  }
+
+  private metrics(raw: unknown): MetricsConfig | undefined {
+    const map = this.section(raw, 'metrics', METRICS_KEYS);
+    if (map === undefined) return undefined;
+    const per = this.section(map.perEndpoint, 'metrics.perEndpoint', PER_ENDPOINT_KEYS);
+    if (per === undefined) return undefined;
+    const defaults = CONFIG_DEFAULTS.metrics.perEndpoint;
+    const mode = this.choice(per, 'mode', 'metrics.perEndpoint', PER_ENDPOINT_MODES);
+    const maxEndpoints = this.integer(per, 'maxEndpoints', 'metrics.perEndpoint', MAX_ENDPOINTS);
+    if (mode === 'all' && maxEndpoints !== undefined) {
+      this.problem('metrics.perEndpoint.maxEndpoints', 'applies to mode active only (mode all has no cap)');
+    }
+    return {
+      perEndpoint: { mode: mode ?? defaults.mode, maxEndpoints: maxEndpoints ?? defaults.maxEndpoints },
+    };
   }
 
   private log(raw: unknown): LogConfig | undefined {

@@ -25,6 +25,7 @@ const CONFIG: PbxpulseConfig = {
   gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
   control: { reloadMinIntervalMs: 10000 },
   log: { format: 'auto', level: 'log' },
+  metrics: { perEndpoint: { mode: 'active', maxEndpoints: 1000 } },
   nodes: [],
   source: '<embedded>',
 };

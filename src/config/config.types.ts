@@ -13,6 +13,7 @@ export interface PbxpulseConfig {
   gateway: GatewayTuning;
   control: ControlTuning;
   log: LogConfig;
+  metrics: MetricsConfig;
   nodes: NodeConfig[];
   /** Path of the file the config was read from (for messages), or `<embedded>`. */
   source: string;
@@ -91,6 +92,25 @@ export interface LogConfig {
   format: LogFormat;
   /** The least severe level written. Default `log` (error, warn and log). */
   level: LogLevelName;
+}
+
+/** What `/metrics` exposes (README, "Metrics"). */
+export interface MetricsConfig {
+  perEndpoint: PerEndpointMetricsConfig;
+}
+
+/**
+ * `active` (default): per-endpoint counters only for endpoints that have had an event, at most
+ * `maxEndpoints` of them per node and family, the rest summed into `endpoint="<other>"`. `all`: every
+ * configured endpoint at 0 from the start, no cap (small PBXs). `pbxpulse_endpoint_registered` lists
+ * every configured endpoint in both modes.
+ */
+export type PerEndpointMetricsMode = 'active' | 'all';
+
+export interface PerEndpointMetricsConfig {
+  mode: PerEndpointMetricsMode;
+  /** `active` mode: endpoint label values per node and counter family before `<other>`. Default 1000. */
+  maxEndpoints: number;
 }
 
 export interface NodeConfig {

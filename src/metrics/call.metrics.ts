@@ -1,10 +1,14 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { PBXPULSE_CONFIG } from '../config/config.module';
+import type { PbxpulseConfig } from '../config/config.types';
 import type { ChannelState } from '../events/pbx-events';
 import { HANGUP_CLASSIFICATIONS } from '../state/calls/call.classification';
 import { CallStore } from '../state/calls/call.store';
 import { REGISTRATION_READER, type RegistrationReader } from '../state/registrations/registration.views';
-import { METRICS_REGISTRY } from './metrics.registry';
+import { NodeEndpointLabels, endpointCounts, perEndpointPolicy } from './endpoint-series';
+import { METRICS_REGISTRY, registerTextFamily } from './metrics.registry';
+import { TextFamily } from './text-family';
 
 /** Every channel state label value, so that a state that empties reads 0 instead of disappearing. */
 const CHANNEL_STATES: readonly ChannelState[] = [
@@ -25,7 +29,8 @@ const CHANNEL_STATES: readonly ChannelState[] = [
  * Call metrics (a public contract, like `PbxMetrics`). Read at scrape time from `CallStore`; nothing on
  * the event path touches prom-client. Labels: node names and channel states from the code, the fixed
  * classification list, and endpoint names taken from PJSIP channel names — chan_pjsip only creates a
- * channel for an identified (configured) endpoint, so the set is bounded. Never channel ids or numbers.
+ * channel for an identified (configured) endpoint, so the set is bounded, and capped further by
+ * `metrics.perEndpoint` (`EndpointLabels`). Never channel ids or numbers.
  */
 @Injectable()
 export class CallMetrics {
@@ -33,7 +38,9 @@ export class CallMetrics {
     @Inject(METRICS_REGISTRY) registry: Registry,
     store: CallStore,
     @Optional() @Inject(REGISTRATION_READER) registrations?: RegistrationReader,
+    @Optional() @Inject(PBXPULSE_CONFIG) config?: PbxpulseConfig,
   ) {
+    const policy = perEndpointPolicy(config);
     /** Live channels by state. */
     new Gauge({
       name: 'pbxpulse_channels',
@@ -85,46 +92,71 @@ export class CallMetrics {
         }
       },
     });
+    const rtpLabels = new NodeEndpointLabels(policy);
+    const callLabels = new NodeEndpointLabels(policy);
+    const configured = (node: string) => () => knownEndpoints(registrations, node);
+
     /** RTP-timeout hangups by the endpoint whose channel timed out (its bridged peer is not counted). */
+    registerTextFamily(
+      registry,
+      new TextFamily({
+        name: 'pbxpulse_rtp_timeouts_total',
+        help:
+          'Channels hung up by Asterisk for lack of RTP (rtp_timeout), by the endpoint that timed out ' +
+          '(<other> over metrics.perEndpoint.maxEndpoints).',
+        type: 'counter',
+        labelNames: ['node', 'endpoint'],
+        collect(emit) {
+          for (const node of store.nodeNames()) {
+            const counts = store.counters(node)?.rtpTimeouts ?? NONE;
+            for (const [endpoint, n] of endpointCounts(rtpLabels.of(node), counts, configured(node)))
+              emit([node, endpoint], n);
+          }
+        },
+      }),
+    );
+    /** Per-node RTP-timeout hangups (channels), at 0 from the first scrape. */
     new Counter({
-      name: 'pbxpulse_rtp_timeouts_total',
-      help: 'Channels hung up by Asterisk for lack of RTP (rtp_timeout), by the endpoint that timed out.',
-      labelNames: ['node', 'endpoint'],
+      name: 'pbxpulse_node_rtp_timeouts_total',
+      help: 'Channels of the node hung up by Asterisk for lack of RTP (rtp_timeout), every endpoint.',
+      labelNames: ['node'],
       registers: [registry],
-      collect(this: Counter<'node' | 'endpoint'>) {
+      collect(this: Counter<'node'>) {
         this.reset();
         for (const node of store.nodeNames()) {
-          const counts = new Map(store.counters(node)?.rtpTimeouts ?? []);
-          for (const endpoint of knownEndpoints(registrations, node)) {
-            if (!counts.has(endpoint)) counts.set(endpoint, 0);
-          }
-          for (const [endpoint, n] of counts) this.inc({ node, endpoint }, n);
+          let total = 0;
+          for (const n of store.counters(node)?.rtpTimeouts.values() ?? []) total += n;
+          this.inc({ node }, total);
         }
       },
     });
     /**
      * Calls in which a channel of the endpoint took part, counted once per call (linkedid) and endpoint
      * as soon as the call counts as started: an Echo call of 2002 adds 1 to 2002, a call 2001 → 2002
-     * adds 1 to each. Zero-initialised for every configured endpoint, so increase() sees the first call.
+     * adds 1 to each. The node's calls are `pbxpulse_calls_total`.
      */
-    new Counter({
-      name: 'pbxpulse_endpoint_calls_total',
-      help: 'Calls in which a channel of the endpoint took part (once per call and endpoint).',
-      labelNames: ['node', 'endpoint'],
-      registers: [registry],
-      collect(this: Counter<'node' | 'endpoint'>) {
-        this.reset();
-        for (const node of store.nodeNames()) {
-          const counts = new Map(store.counters(node)?.endpointCalls ?? []);
-          for (const endpoint of knownEndpoints(registrations, node)) {
-            if (!counts.has(endpoint)) counts.set(endpoint, 0);
+    registerTextFamily(
+      registry,
+      new TextFamily({
+        name: 'pbxpulse_endpoint_calls_total',
+        help:
+          'Calls in which a channel of the endpoint took part (once per call and endpoint; <other> over ' +
+          'metrics.perEndpoint.maxEndpoints).',
+        type: 'counter',
+        labelNames: ['node', 'endpoint'],
+        collect(emit) {
+          for (const node of store.nodeNames()) {
+            const counts = store.counters(node)?.endpointCalls ?? NONE;
+            for (const [endpoint, n] of endpointCounts(callLabels.of(node), counts, configured(node)))
+              emit([node, endpoint], n);
           }
-          for (const [endpoint, n] of counts) this.inc({ node, endpoint }, n);
-        }
-      },
-    });
+        },
+      }),
+    );
   }
 }
+
+const NONE: ReadonlyMap<string, number> = new Map();
 
 /** Configured PJSIP endpoints, when the registration store is there to say (zero-initialised series). */
 function knownEndpoints(reader: RegistrationReader | undefined, node: string): string[] {

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import type { PbxpulseConfig } from '../config/config.types';
 import { EventBus } from '../events/event-bus';
@@ -6,7 +8,7 @@ import type {
   EndpointView,
   RegistrationReader,
 } from '../state/registrations/registration.views';
-import { RegistrationMetrics } from './registration.metrics';
+import { REPAIR_KINDS, RegistrationMetrics } from './registration.metrics';
 
 function contact(
   endpoint: string,
@@ -98,5 +100,34 @@ describe('RegistrationMetrics', () => {
     expect(text).toContain('pbxpulse_state_repairs_total{node="pbx1",kind="contact_ghost"} 2');
     expect(text).toContain('pbxpulse_state_repairs_total{node="pbx1",kind="contact_status"} 1');
     expect(text).not.toContain('endpoint="2002"');
+  });
+
+  it('has pbxpulse_state_repairs_total at 0 for every node and kind from the first scrape', async () => {
+    const { registry } = setup();
+    const text = await registry.metrics();
+    for (const node of ['pbx1', 'pbx2']) {
+      for (const kind of REPAIR_KINDS) {
+        expect(text).toContain(`pbxpulse_state_repairs_total{node="${node}",kind="${kind}"} 0\n`);
+      }
+    }
+  });
+
+  it('lists every kind the registration reducers publish (so none appears only at its first repair)', () => {
+    const source = fs.readFileSync(
+      path.join(__dirname, '..', 'state', 'registrations', 'registration.reducers.ts'),
+      'utf8',
+    );
+    const published = new Set([...source.matchAll(/\brepair\('([a-z_]+)'/g)].map((m) => m[1]));
+    expect(published.size).toBeGreaterThan(5);
+    expect([...published].sort()).toEqual([...REPAIR_KINDS].sort());
+  });
+
+  it('lists only measured RTTs and every configured endpoint in pbxpulse_endpoint_registered', async () => {
+    const { registry, eps } = setup();
+    eps.set('pbx2', [{ name: '3001', registered: false } as EndpointView]);
+    const text = await registry.metrics();
+    expect(text.match(/^pbxpulse_endpoint_registered\{/gm)).toHaveLength(3);
+    expect(text).toContain('pbxpulse_endpoint_registered{node="pbx2",endpoint="3001"} 0');
+    expect(text.match(/^pbxpulse_contact_rtt_seconds\{/gm)).toHaveLength(1);
   });
 });

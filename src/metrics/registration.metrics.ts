@@ -4,13 +4,33 @@ import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
 import { EventBus } from '../events/event-bus';
 import { REGISTRATION_READER, type RegistrationReader } from '../state/registrations/registration.views';
-import { METRICS_REGISTRY } from './metrics.registry';
+import { METRICS_REGISTRY, registerTextFamily } from './metrics.registry';
+import { TextFamily } from './text-family';
 
 const CONTACT_STATUSES = ['reachable', 'unreachable', 'nonqualified', 'unknown'] as const;
 
 /**
+ * Every `kind` of `state.repaired` the registration reducers publish (`repairsBetween`), listed here so
+ * that `pbxpulse_state_repairs_total` has each at 0 from the first scrape. registration.metrics.spec
+ * fails when a reducer publishes a kind missing here.
+ */
+export const REPAIR_KINDS = [
+  'contact_missing',
+  'contact_ghost',
+  'contact_status',
+  'endpoint_missing',
+  'endpoint_ghost',
+  'endpoint_changed',
+  'device_state',
+  'aor_missing',
+  'aor_ghost',
+  'aor_changed',
+] as const;
+
+/**
  * Registration metrics (public contract). Gauges are computed at scrape time from the registration
- * state; the repair counter is a plain count kept per event and copied at scrape time. Labels: node
+ * state; the repair counter is a plain count kept per event and copied at scrape time. The per-endpoint
+ * families are `TextFamily`s (written without prom-client: one series per configured endpoint). Labels: node
  * names from the config and endpoint names from Asterisk's configuration only (never URIs, addresses
  * or user agents, which clients choose).
  */
@@ -33,20 +53,26 @@ export class RegistrationMetrics implements OnModuleDestroy {
       this.repairs.set(key, entry);
     });
 
-    /** 1 while the endpoint has at least one registered contact, else 0; configured endpoints only. */
-    new Gauge({
-      name: 'pbxpulse_endpoint_registered',
-      help: 'Whether the PJSIP endpoint has at least one registered contact (1) or none (0).',
-      labelNames: ['node', 'endpoint'],
-      registers: [registry],
-      collect(this: Gauge<'node' | 'endpoint'>) {
-        this.reset();
-        for (const node of nodes) {
-          for (const ep of reader.endpoints(node))
-            this.set({ node, endpoint: ep.name }, ep.registered ? 1 : 0);
-        }
-      },
-    });
+    /** 1 while the endpoint has at least one registered contact, else 0; every configured endpoint. */
+    registerTextFamily(
+      registry,
+      new TextFamily({
+        name: 'pbxpulse_endpoint_registered',
+        help: 'Whether the PJSIP endpoint has at least one registered contact (1) or none (0).',
+        type: 'gauge',
+        labelNames: ['node', 'endpoint'],
+        collect(emit) {
+          const labels = ['', ''];
+          for (const node of nodes) {
+            labels[0] = node;
+            for (const ep of reader.endpoints(node)) {
+              labels[1] = ep.name;
+              emit(labels, ep.registered ? 1 : 0);
+            }
+          }
+        },
+      }),
+    );
 
     /** Registered contacts by status; all four statuses are present (0) for every node. */
     new Gauge({
@@ -64,27 +90,29 @@ export class RegistrationMetrics implements OnModuleDestroy {
     });
 
     /** Max qualify RTT of the endpoint's reachable contacts; absent when none is reachable with an RTT. */
-    new Gauge({
-      name: 'pbxpulse_contact_rtt_seconds',
-      help: "Qualify round-trip time: the maximum over the endpoint's reachable contacts, in seconds.",
-      labelNames: ['node', 'endpoint'],
-      registers: [registry],
-      collect(this: Gauge<'node' | 'endpoint'>) {
-        this.reset();
-        for (const node of nodes) {
-          const max = new Map<string, number>();
-          for (const c of reader.contacts(node)) {
-            if (c.status !== 'reachable' || c.rttUsec === null || !reader.isKnownEndpoint(node, c.endpoint))
-              continue;
-            max.set(c.endpoint, Math.max(max.get(c.endpoint) ?? 0, c.rttUsec));
+    registerTextFamily(
+      registry,
+      new TextFamily({
+        name: 'pbxpulse_contact_rtt_seconds',
+        help: "Qualify round-trip time: the maximum over the endpoint's reachable contacts, in seconds.",
+        type: 'gauge',
+        labelNames: ['node', 'endpoint'],
+        collect(emit) {
+          for (const node of nodes) {
+            const max = new Map<string, number>();
+            for (const c of reader.contacts(node)) {
+              if (c.status !== 'reachable' || c.rttUsec === null) continue;
+              if (!reader.isKnownEndpoint(node, c.endpoint)) continue;
+              max.set(c.endpoint, Math.max(max.get(c.endpoint) ?? 0, c.rttUsec));
+            }
+            for (const [endpoint, us] of max) emit([node, endpoint], us / 1e6);
           }
-          for (const [endpoint, us] of max) this.set({ node, endpoint }, us / 1e6);
-        }
-      },
-    });
+        },
+      }),
+    );
 
     const repairs = this.repairs;
-    /** Stale facts the reconciliation poll repaired, by kind (contact_missing, contact_ghost …). */
+    /** Stale facts the reconciliation poll repaired, by kind (REPAIR_KINDS, each at 0 from the start). */
     new Counter({
       name: 'pbxpulse_state_repairs_total',
       help: 'State facts repaired by the reconciliation poll after a lost event, by kind.',
@@ -92,6 +120,8 @@ export class RegistrationMetrics implements OnModuleDestroy {
       registers: [registry],
       collect(this: Counter<'node' | 'kind'>) {
         this.reset();
+        // Every kind at 0 from the first scrape, so increase() and rate() see the first repair.
+        for (const node of nodes) for (const kind of REPAIR_KINDS) this.inc({ node, kind }, 0);
         for (const { node, kind, count } of repairs.values()) this.inc({ node, kind }, count);
       },
     });

@@ -58,11 +58,11 @@ describe('JsSIP over WebSocket against the sandbox Asterisk', () => {
   beforeAll(async () => {
     daemon = await startDaemon(sandboxNodeYaml('pbx1'));
     await expectEventually(async () => expect((await daemon.get('/health/ready')).status).toBe(200), 10_000);
-    // Endpoints are known (and their series zero-initialised) once the first AMI resync is done.
+    // Endpoints are known once the first AMI resync is done (pbxpulse_endpoint_registered lists them all).
     await expectEventually(async () => {
       expect(
-        sample(await metrics(), `pbxpulse_auth_loop_active{node="pbx1",endpoint="${WEBRTC.name}"}`),
-      ).toBe(0);
+        sample(await metrics(), `pbxpulse_endpoint_registered{node="pbx1",endpoint="${WEBRTC.name}"}`),
+      ).toBeDefined();
     }, 10_000);
   });
 
@@ -132,6 +132,7 @@ describe('JsSIP over WebSocket against the sandbox Asterisk', () => {
       },
     });
     expect(loop.message).toMatch(new RegExp(`^${WEBRTC.name} from 127\\.0\\.0\\.1 \\(ws\\) failed digest`));
+    await metrics(); // the scrape that creates an endpoint's failure series writes it at 0 (README, Metrics)
     let text = await metrics();
     expect(sample(text, `pbxpulse_auth_loop_active{node="pbx1",endpoint="${WEBRTC.name}"}`)).toBe(1);
     expect(
@@ -174,6 +175,7 @@ describe('JsSIP over WebSocket against the sandbox Asterisk', () => {
       },
     });
     expect(alert.message).toContain(`no AOR named ${AOR_MISMATCH.name}`);
+    await metrics(); // the scrape that creates an endpoint's failure series writes it at 0 (README, Metrics)
     expect(
       sample(await metrics(), `pbxpulse_aor_not_found_total{node="pbx1",endpoint="${AOR_MISMATCH.name}"}`),
     ).toBeGreaterThanOrEqual(1);
