@@ -52,11 +52,13 @@ const suites = [];
 let sandboxWasRunning = false;
 if (only !== 'integration') suites.push(['unit', ['--selectProjects', 'unit']]);
 if (only !== 'unit') {
-  // Host tools the integration tests use: openssl (TLS certificates for the lab Asterisk) and Prometheus
-  // (promtool rule tests; the dashboards' queries run on a real Prometheus).
+  // Host tools the integration tests use: openssl (TLS certificates for the lab Asterisk), Prometheus
+  // (promtool rule tests; the dashboards' queries run on a real Prometheus) and SIPp (Debian's
+  // sip-tester, /usr/bin/sipp: SIP load from scenario files).
   const hostTools = [
     ['openssl', 'command -v openssl'],
     ['prometheus', 'test -x /usr/bin/prometheus && test -x /usr/bin/promtool'],
+    ['sip-tester', 'test -x /usr/bin/sipp'],
   ].filter(([, check]) => spawnSync('sh', ['-c', check], { stdio: 'ignore' }).status !== 0);
   if (hostTools.length > 0) {
     const names = hostTools.map(([name]) => name).join(' ');

@@ -46,6 +46,8 @@ export interface ScalePbx {
   readonly resPrometheusUrl: string;
   readonly bootMs: number;
   cli(cmd: string, timeoutMs?: number): Promise<string>;
+  /** Process ids of this Asterisk (for CPU and RSS from /proc). */
+  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -270,6 +272,7 @@ export async function startScalePbx(endpoints: number): Promise<ScalePbx> {
     resPrometheusUrl: `http://127.0.0.1:${httpPort}/metrics`,
     bootMs: Date.now() - started,
     cli: (cmd, timeoutMs) => cliIn(root, cmd, timeoutMs),
+    pids: () => pidsOf(root),
     stop: () => stopIn(root),
   };
 }
