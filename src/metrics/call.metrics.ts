@@ -6,9 +6,8 @@ import type { ChannelState } from '../events/pbx-events';
 import { HANGUP_CLASSIFICATIONS } from '../state/calls/call.classification';
 import { CallStore } from '../state/calls/call.store';
 import { REGISTRATION_READER, type RegistrationReader } from '../state/registrations/registration.views';
-import { NodeEndpointLabels, endpointCounts, perEndpointPolicy } from './endpoint-series';
+import { endpointCounterFamily, perEndpointPolicy, sumOfCounts } from './endpoint-series';
 import { METRICS_REGISTRY, registerTextFamily } from './metrics.registry';
-import { TextFamily } from './text-family';
 
 /** Every channel state label value, so that a state that empties reads 0 instead of disappearing. */
 const CHANNEL_STATES: readonly ChannelState[] = [
@@ -92,27 +91,20 @@ export class CallMetrics {
         }
       },
     });
-    const rtpLabels = new NodeEndpointLabels(policy);
-    const callLabels = new NodeEndpointLabels(policy);
-    const configured = (node: string) => () => knownEndpoints(registrations, node);
+    const configured = (node: string) => knownEndpoints(registrations, node);
 
     /** RTP-timeout hangups by the endpoint whose channel timed out (its bridged peer is not counted). */
     registerTextFamily(
       registry,
-      new TextFamily({
+      endpointCounterFamily({
         name: 'pbxpulse_rtp_timeouts_total',
         help:
           'Channels hung up by Asterisk for lack of RTP (rtp_timeout), by the endpoint that timed out ' +
           '(<other> over metrics.perEndpoint.maxEndpoints).',
-        type: 'counter',
-        labelNames: ['node', 'endpoint'],
-        collect(emit) {
-          for (const node of store.nodeNames()) {
-            const counts = store.counters(node)?.rtpTimeouts ?? NONE;
-            for (const [endpoint, n] of endpointCounts(rtpLabels.of(node), counts, configured(node)))
-              emit([node, endpoint], n);
-          }
-        },
+        policy,
+        nodes: () => store.nodeNames(),
+        counts: (node) => store.counters(node)?.rtpTimeouts ?? NONE,
+        configured,
       }),
     );
     /** Per-node RTP-timeout hangups (channels), at 0 from the first scrape. */
@@ -124,9 +116,7 @@ export class CallMetrics {
       collect(this: Counter<'node'>) {
         this.reset();
         for (const node of store.nodeNames()) {
-          let total = 0;
-          for (const n of store.counters(node)?.rtpTimeouts.values() ?? []) total += n;
-          this.inc({ node }, total);
+          this.inc({ node }, sumOfCounts(store.counters(node)?.rtpTimeouts ?? NONE));
         }
       },
     });
@@ -137,20 +127,15 @@ export class CallMetrics {
      */
     registerTextFamily(
       registry,
-      new TextFamily({
+      endpointCounterFamily({
         name: 'pbxpulse_endpoint_calls_total',
         help:
           'Calls in which a channel of the endpoint took part (once per call and endpoint; <other> over ' +
           'metrics.perEndpoint.maxEndpoints).',
-        type: 'counter',
-        labelNames: ['node', 'endpoint'],
-        collect(emit) {
-          for (const node of store.nodeNames()) {
-            const counts = store.counters(node)?.endpointCalls ?? NONE;
-            for (const [endpoint, n] of endpointCounts(callLabels.of(node), counts, configured(node)))
-              emit([node, endpoint], n);
-          }
-        },
+        policy,
+        nodes: () => store.nodeNames(),
+        counts: (node) => store.counters(node)?.endpointCalls ?? NONE,
+        configured,
       }),
     );
   }

@@ -11,7 +11,7 @@ import { EventBus } from '../events/event-bus';
 import type { RegistrationFailureReason } from '../events/pbx-events';
 import { NodeStateStore } from '../state/node-state.store';
 import type { RegistrationReader } from '../state/registrations/registration.views';
-import { NodeEndpointLabels, endpointCounts, perEndpointPolicy } from './endpoint-series';
+import { NodeEndpointLabels, endpointCounterFamily, perEndpointPolicy, sumOfCounts } from './endpoint-series';
 import { METRICS_REGISTRY, registerTextFamily } from './metrics.registry';
 import { TextFamily } from './text-family';
 
@@ -66,8 +66,6 @@ export class DetectionMetrics implements OnModuleDestroy {
     const failureLabels = new NodeEndpointLabels(policy);
     // The gauge and the counter decide apart (the counter's first scrape of a series writes 0).
     const loopGaugeLabels = new NodeEndpointLabels(policy);
-    const loopLabels = new NodeEndpointLabels(policy);
-    const aorLabels = new NodeEndpointLabels(policy);
 
     /** Refused requests (REGISTER, INVITE … security events carry no method), by endpoint and reason. */
     registerTextFamily(
@@ -162,52 +160,31 @@ export class DetectionMetrics implements OnModuleDestroy {
     /** 401 loops detected since start. */
     registerTextFamily(
       registry,
-      new TextFamily({
+      endpointCounterFamily({
         name: 'pbxpulse_auth_loops_total',
         help: '401 loops detected (an endpoint failing digest authentication repeatedly from one IP).',
-        type: 'counter',
-        labelNames: ['node', 'endpoint'],
-        collect(emit) {
-          for (const node of state.names()) {
-            const counts = endpointCounts(
-              loopLabels.of(node),
-              loops.detector.detectedCounts(node),
-              configured(node),
-              FIXED,
-            );
-            for (const [endpoint, n] of counts) emit([node, endpoint], n);
-          }
-        },
+        policy,
+        nodes: () => state.names(),
+        counts: (node) => loops.detector.detectedCounts(node),
+        configured: (node) => configured(node)(),
+        fixed: FIXED,
       }),
     );
 
     /** Authenticated REGISTERs answered 404 because no AOR matched. */
     registerTextFamily(
       registry,
-      new TextFamily({
+      endpointCounterFamily({
         name: 'pbxpulse_aor_not_found_total',
         help: 'Authenticated REGISTERs the registrar answered 404 because no AOR matched the To user.',
-        type: 'counter',
-        labelNames: ['node', 'endpoint'],
-        collect(emit) {
-          for (const node of state.names()) {
-            const counts = endpointCounts(
-              aorLabels.of(node),
-              aor.detector.counts(node),
-              configured(node),
-              FIXED,
-            );
-            for (const [endpoint, n] of counts) emit([node, endpoint], n);
-          }
-        },
+        policy,
+        nodes: () => state.names(),
+        counts: (node) => aor.detector.counts(node),
+        configured: (node) => configured(node)(),
+        fixed: FIXED,
       }),
     );
 
-    const sumOf = (counts: ReadonlyMap<string, number>): number => {
-      let total = 0;
-      for (const n of counts.values()) total += n;
-      return total;
-    };
     /** Per-node 401 loops detected, at 0 from the first scrape. */
     new Counter({
       name: 'pbxpulse_node_auth_loops_total',
@@ -216,7 +193,8 @@ export class DetectionMetrics implements OnModuleDestroy {
       registers: [registry],
       collect(this: Counter<'node'>) {
         this.reset();
-        for (const node of state.names()) this.inc({ node }, sumOf(loops.detector.detectedCounts(node)));
+        for (const node of state.names())
+          this.inc({ node }, sumOfCounts(loops.detector.detectedCounts(node)));
       },
     });
     /** Endpoint labels of the node in a 401 loop now (0 when none). */
@@ -237,7 +215,7 @@ export class DetectionMetrics implements OnModuleDestroy {
       registers: [registry],
       collect(this: Counter<'node'>) {
         this.reset();
-        for (const node of state.names()) this.inc({ node }, sumOf(aor.detector.counts(node)));
+        for (const node of state.names()) this.inc({ node }, sumOfCounts(aor.detector.counts(node)));
       },
     });
   }

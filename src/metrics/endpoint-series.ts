@@ -1,5 +1,6 @@
 import type { PbxpulseConfig, PerEndpointMetricsConfig } from '../config/config.types';
 import { CONFIG_DEFAULTS } from '../config/config.loader';
+import { TextFamily } from './text-family';
 
 /** `endpoint` label of the series that sums every endpoint beyond `metrics.perEndpoint.maxEndpoints`. */
 export const OTHER_ENDPOINT = '<other>';
@@ -115,3 +116,40 @@ export function endpointCounts(
 }
 
 const NO_FIXED: ReadonlySet<string> = new Set();
+
+export interface EndpointCounterFamilyOptions {
+  name: string;
+  help: string;
+  /** The policy every node's `EndpointLabels` follows (one set of labels per family and node). */
+  policy: PerEndpointMetricsConfig;
+  nodes: () => Iterable<string>;
+  /** Endpoint → count since start, of one node. */
+  counts: (node: string) => Iterable<readonly [string, number]>;
+  /** The node's configured endpoints (listed at 0 in `all` mode). */
+  configured: (node: string) => Iterable<string>;
+  fixed?: ReadonlySet<string>;
+}
+
+/** A `{node, endpoint}` counter family written under the policy (`endpointCounts`), node by node. */
+export function endpointCounterFamily(o: EndpointCounterFamilyOptions): TextFamily {
+  const labels = new NodeEndpointLabels(o.policy);
+  return new TextFamily({
+    name: o.name,
+    help: o.help,
+    type: 'counter',
+    labelNames: ['node', 'endpoint'],
+    collect(emit) {
+      for (const node of o.nodes()) {
+        const counts = endpointCounts(labels.of(node), o.counts(node), () => o.configured(node), o.fixed);
+        for (const [endpoint, n] of counts) emit([node, endpoint], n);
+      }
+    },
+  });
+}
+
+/** The sum of a family's counts of one node (its `pbxpulse_node_*` total). */
+export function sumOfCounts(counts: Iterable<readonly [string, number]>): number {
+  let total = 0;
+  for (const [, n] of counts) total += n;
+  return total;
+}
