@@ -41,10 +41,19 @@ export interface AmiListOptions extends AmiActionOptions {
   errorMeansEmpty?: boolean;
 }
 
+/**
+ * A list action whose items are turned into what the caller keeps as they arrive (`undefined` drops
+ * one): a 10,000-endpoint list then never holds 10,000 parsed frames at once. Items that came before an
+ * Error are not kept for the `AmiActionError` in this form.
+ */
+export interface AmiMappedListOptions<T> extends AmiListOptions {
+  item: (msg: AmiMessage) => T | undefined;
+}
+
 /** The collected answer of a list action (`EventList: start` … `EventList: Complete`). */
-export interface AmiListResult {
+export interface AmiListResult<T = AmiMessage> {
   response: AmiMessage;
-  items: AmiMessage[];
+  items: T[];
   /** The `…Complete` event; absent when `errorMeansEmpty` turned an Error into an empty list. */
   complete?: AmiMessage;
 }
@@ -63,9 +72,14 @@ interface PendingAction {
   action: string;
   timeoutMs: number;
   timer: NodeJS.Timeout;
-  resolve(value: AmiMessage | AmiListResult): void;
+  resolve(value: AmiMessage | AmiListResult<unknown>): void;
   reject(err: Error): void;
-  list?: { errorMeansEmpty: boolean; response?: AmiMessage; items: AmiMessage[] };
+  list?: {
+    errorMeansEmpty: boolean;
+    response?: AmiMessage;
+    items: unknown[];
+    item?: (msg: AmiMessage) => unknown;
+  };
 }
 
 const RETRY_LOG_INTERVAL_MS = 60_000;
@@ -167,16 +181,23 @@ export class AmiConnection {
     return this.send(action, fields, opts.timeoutMs, undefined) as Promise<AmiMessage>;
   }
 
-  /** Send a list action and collect its items until `EventList: Complete`. */
-  listAction(
+  /** Send a list action and collect its items (or what `opts.item` makes of each) until `EventList: Complete`. */
+  listAction(action: string, fields?: AmiActionFields, opts?: AmiListOptions): Promise<AmiListResult>;
+  listAction<T>(
+    action: string,
+    fields: AmiActionFields,
+    opts: AmiMappedListOptions<T>,
+  ): Promise<AmiListResult<T>>;
+  listAction<T>(
     action: string,
     fields: AmiActionFields = {},
-    opts: AmiListOptions = {},
-  ): Promise<AmiListResult> {
+    opts: AmiListOptions & { item?: (msg: AmiMessage) => T | undefined } = {},
+  ): Promise<AmiListResult<T | AmiMessage>> {
     return this.send(action, fields, opts.timeoutMs, {
       errorMeansEmpty: opts.errorMeansEmpty ?? false,
       items: [],
-    }) as Promise<AmiListResult>;
+      item: opts.item,
+    }) as Promise<AmiListResult<T | AmiMessage>>;
   }
 
   private send(
@@ -185,7 +206,7 @@ export class AmiConnection {
     timeoutMs: number | undefined,
     list: PendingAction['list'],
     beforeLogin = false,
-  ): Promise<AmiMessage | AmiListResult> {
+  ): Promise<AmiMessage | AmiListResult<unknown>> {
     const socket = this.socket;
     if (!socket || socket.destroyed || (!this.loggedIn && !beforeLogin)) {
       return Promise.reject(new AmiConnectionClosedError(action, 'not connected'));
@@ -212,7 +233,7 @@ export class AmiConnection {
     });
   }
 
-  private settle(id: string, outcome: Error | AmiMessage | AmiListResult): void {
+  private settle(id: string, outcome: Error | AmiMessage | AmiListResult<unknown>): void {
     const p = this.pending.get(id);
     if (!p) return;
     this.pending.delete(id);
@@ -238,7 +259,11 @@ export class AmiConnection {
           id,
           p.list.errorMeansEmpty
             ? { response: msg, items: [] }
-            : new AmiActionError(p.action, f.Message ?? '', p.list.items),
+            : new AmiActionError(
+                p.action,
+                f.Message ?? '',
+                p.list.item ? [] : (p.list.items as AmiMessage[]),
+              ),
         );
       } else if (f.EventList === undefined) {
         // Answered Success without a list: nothing to collect.
@@ -257,13 +282,27 @@ export class AmiConnection {
         if (f.EventList === 'Complete') {
           this.settle(id, { response: p.list.response ?? msg, items: p.list.items, complete: msg });
         } else {
-          p.list.items.push(msg);
+          this.collect(id, p.list, msg);
           p.timer.refresh();
         }
         return;
       }
     }
     this.onEvent?.(msg);
+  }
+
+  private collect(id: string, list: NonNullable<PendingAction['list']>, msg: AmiMessage): void {
+    if (!list.item) {
+      list.items.push(msg);
+      return;
+    }
+    try {
+      const kept = list.item(msg);
+      if (kept !== undefined) list.items.push(kept);
+    } catch (err) {
+      // A caller's mapping fails its own action, never the socket's read loop.
+      this.settle(id, err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   private connect(): void {

@@ -20,7 +20,12 @@ import { channelSnapshot } from './ami.normaliser';
 
 /** `PJSIPShowEndpoints` → `EndpointList` items. */
 export function endpointRecords(msgs: readonly AmiMessage[]): EndpointRecord[] {
-  return namedItems(msgs, 'EndpointList', (name, f) => ({
+  return records(msgs, endpointRecord);
+}
+
+/** One `EndpointList` item; `undefined` for any other frame. */
+export function endpointRecord(msg: AmiMessage): EndpointRecord | undefined {
+  return namedItem(msg, 'EndpointList', (name, f) => ({
     name,
     aors: splitList(f.Aor),
     auths: splitList(f.Auths),
@@ -31,7 +36,12 @@ export function endpointRecords(msgs: readonly AmiMessage[]): EndpointRecord[] {
 
 /** `PJSIPShowAors` → `AorList` items. */
 export function aorRecords(msgs: readonly AmiMessage[]): AorRecord[] {
-  return namedItems(msgs, 'AorList', (name, f) => ({
+  return records(msgs, aorRecord);
+}
+
+/** One `AorList` item; `undefined` for any other frame. */
+export function aorRecord(msg: AmiMessage): AorRecord | undefined {
+  return namedItem(msg, 'AorList', (name, f) => ({
     name,
     maxContacts: int(f.MaxContacts),
     removeExisting: bool(f.RemoveExisting),
@@ -41,7 +51,12 @@ export function aorRecords(msgs: readonly AmiMessage[]): AorRecord[] {
 
 /** `PJSIPShowAuths` → `AuthList` items. Identity fields only: `Password` and `Md5Cred` are never read. */
 export function authRecords(msgs: readonly AmiMessage[]): AuthRecord[] {
-  return namedItems(msgs, 'AuthList', (name, f) => ({
+  return records(msgs, authRecord);
+}
+
+/** One `AuthList` item (identity only); `undefined` for any other frame. */
+export function authRecord(msg: AmiMessage): AuthRecord | undefined {
+  return namedItem(msg, 'AuthList', (name, f) => ({
     name,
     username: detached(f.Username ?? ''),
     realm: detached(f.Realm ?? ''),
@@ -51,14 +66,13 @@ export function authRecords(msgs: readonly AmiMessage[]): AuthRecord[] {
 
 /** `ContactStatusDetail` items (of the registrations list or of `PJSIPShowEndpoint`). */
 export function contactRecords(msgs: readonly AmiMessage[]): ContactRecord[] {
-  return items(msgs, 'ContactStatusDetail').flatMap((m) => {
-    const c = contactRecord(m);
-    return c ? [c] : [];
-  });
+  return records(msgs, contactRecord);
 }
 
-function contactRecord(msg: AmiMessage): ContactRecord | undefined {
+/** One `ContactStatusDetail` item of a registered contact; `undefined` for any other frame. */
+export function contactRecord(msg: AmiMessage): ContactRecord | undefined {
   const f = msg.fields;
+  if (f.Event !== 'ContactStatusDetail') return undefined;
   const status = contactStatus(f.Status);
   if (!f.AOR || !f.URI || !status || status === 'removed') return undefined;
   return {
@@ -112,19 +126,23 @@ function protocolOf(raw: string | undefined): TransportKind | null {
   return v ? transportKind(v) : null;
 }
 
-function items(msgs: readonly AmiMessage[], event: string): AmiMessage[] {
-  return msgs.filter((m) => m.fields.Event === event);
+function records<T>(msgs: readonly AmiMessage[], record: (msg: AmiMessage) => T | undefined): T[] {
+  const out: T[] = [];
+  for (const m of msgs) {
+    const r = record(m);
+    if (r !== undefined) out.push(r);
+  }
+  return out;
 }
 
-/** The `event` items that name their object (`ObjectName`), each built into a record. */
-function namedItems<T>(
-  msgs: readonly AmiMessage[],
+/** An `event` item that names its object (`ObjectName`), built into a record. */
+function namedItem<T>(
+  msg: AmiMessage,
   event: string,
   build: (name: string, fields: Record<string, string>) => T,
-): T[] {
-  return items(msgs, event).flatMap((m) =>
-    m.fields.ObjectName ? [build(detached(m.fields.ObjectName), m.fields)] : [],
-  );
+): T | undefined {
+  const f = msg.fields;
+  return f.Event === event && f.ObjectName ? build(detached(f.ObjectName), f) : undefined;
 }
 
 /** `1001, 1001-b` → `['1001', '1001-b']` (Asterisk keeps `aors=` as written). */

@@ -58,7 +58,7 @@ describe('AmiPjsip: the "means empty" rule, coded once', () => {
     const link: AmiActionLink = {
       isUp: false,
       action: (action) => Promise.reject(new AmiConnectionClosedError(action, 'not connected')),
-      listAction: (action) => Promise.reject(new AmiConnectionClosedError(action, 'not connected')),
+      listAction: (action: string) => Promise.reject(new AmiConnectionClosedError(action, 'not connected')),
     };
     const pjsip = new AmiPjsip('pbx7', link);
     await expect(pjsip.aors()).rejects.toBeInstanceOf(NotConnectedError);

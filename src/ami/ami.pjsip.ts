@@ -14,7 +14,13 @@ import type {
   PjsipObject,
   TransportRow,
 } from '../common/pbx.records';
-import type { AmiActionFields, AmiActionOptions, AmiListOptions, AmiListResult } from './ami.connection';
+import type {
+  AmiActionFields,
+  AmiActionOptions,
+  AmiListOptions,
+  AmiListResult,
+  AmiMappedListOptions,
+} from './ami.connection';
 import { AmiActionError, AmiConnectionClosedError } from './ami.errors';
 import { amiValues, type AmiMessage } from './ami.message';
 import {
@@ -26,11 +32,11 @@ import {
   parseTransports,
 } from './ami.pjsip-parse';
 import {
-  aorRecords,
-  authRecords,
-  contactRecords,
+  aorRecord,
+  authRecord,
+  contactRecord,
   endpointDetailRecord,
-  endpointRecords,
+  endpointRecord,
   listedFromCoreShowChannel,
 } from './ami.pjsip-records';
 
@@ -39,6 +45,11 @@ export interface AmiActionLink {
   readonly isUp: boolean;
   action(action: string, fields?: AmiActionFields, opts?: AmiActionOptions): Promise<AmiMessage>;
   listAction(action: string, fields?: AmiActionFields, opts?: AmiListOptions): Promise<AmiListResult>;
+  listAction<T>(
+    action: string,
+    fields: AmiActionFields,
+    opts: AmiMappedListOptions<T>,
+  ): Promise<AmiListResult<T>>;
 }
 
 const LIST_ACTIONS: Readonly<Record<PjsipListKind, string>> = {
@@ -77,21 +88,21 @@ export class AmiPjsip {
   // ------------------------------------------------------------------------ registration records
 
   async endpoints(): Promise<EndpointRecord[]> {
-    return endpointRecords(await this.listItems('PJSIPShowEndpoints'));
+    return this.listRecords('PJSIPShowEndpoints', endpointRecord);
   }
 
   async aors(): Promise<AorRecord[]> {
-    return aorRecords(await this.listItems('PJSIPShowAors'));
+    return this.listRecords('PJSIPShowAors', aorRecord);
   }
 
   /** Identity only: passwords and MD5 credentials are never read. */
   async auths(): Promise<AuthRecord[]> {
-    return authRecords(await this.listItems('PJSIPShowAuths'));
+    return this.listRecords('PJSIPShowAuths', authRecord);
   }
 
   /** Every registered contact with its status, RTT, user agent and expiry. */
   async contacts(): Promise<ContactRecord[]> {
-    return contactRecords(await this.listItems('PJSIPShowRegistrationInboundContactStatuses'));
+    return this.listRecords('PJSIPShowRegistrationInboundContactStatuses', contactRecord);
   }
 
   /** Context, transport protocol and contacts of one endpoint; all empty for an endpoint that is gone. */
@@ -217,9 +228,21 @@ export class AmiPjsip {
 
   /** The items of a list action, with the "means empty" rule above. */
   private async listItems(action: string, fields: AmiActionFields = {}): Promise<AmiMessage[]> {
-    const result = await this.run(action, () =>
-      this.link.listAction(action, fields, { errorMeansEmpty: true }),
+    return this.checked(
+      action,
+      await this.run(action, () => this.link.listAction(action, fields, { errorMeansEmpty: true })),
     );
+  }
+
+  /** A big list (one item per endpoint, AOR, contact …) built into records as its items arrive. */
+  private async listRecords<T>(action: string, item: (msg: AmiMessage) => T | undefined): Promise<T[]> {
+    return this.checked(
+      action,
+      await this.run(action, () => this.link.listAction(action, {}, { errorMeansEmpty: true, item })),
+    );
+  }
+
+  private checked<T>(action: string, result: AmiListResult<T>): T[] {
     const f = result.response.fields;
     if (!result.complete && f.Response === 'Error') {
       const message = f.Message ?? '';

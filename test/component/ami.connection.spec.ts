@@ -121,6 +121,45 @@ describe('AmiConnection against a fake AMI server', () => {
     expect(events).not.toContain('ContactList');
   });
 
+  it('builds list items into what the caller keeps as they arrive; a failing mapping fails only its action', async () => {
+    server.handlers.set('PJSIPShowContacts', ({ fields, socket }) => {
+      const id = fields.ActionID;
+      socket.write(`Response: Success\r\nActionID: ${id}\r\nEventList: start\r\n\r\n`);
+      for (const name of ['1001;@abc', 'skip-me', '2001;@def'])
+        socket.write(`Event: ContactList\r\nActionID: ${id}\r\nObjectName: ${name}\r\n\r\n`);
+      socket.write(`Event: ContactListComplete\r\nActionID: ${id}\r\nEventList: Complete\r\n\r\n`);
+    });
+    conn = new AmiConnection(options(server.port));
+    conn.start();
+    await expectEventually(() => expect(conn!.isUp).toBe(true));
+    const seen: string[] = [];
+    const list = await conn.listAction(
+      'PJSIPShowContacts',
+      {},
+      {
+        item: (m) => {
+          seen.push(m.fields.ObjectName);
+          return m.fields.ObjectName === 'skip-me' ? undefined : { aor: m.fields.ObjectName.split(';')[0] };
+        },
+      },
+    );
+    expect(list.items).toEqual([{ aor: '1001' }, { aor: '2001' }]);
+    expect(seen).toEqual(['1001;@abc', 'skip-me', '2001;@def']);
+
+    const failing = conn.listAction(
+      'PJSIPShowContacts',
+      {},
+      {
+        item: () => {
+          throw new Error('mapping failed');
+        },
+      },
+    );
+    await expect(failing).rejects.toThrow('mapping failed');
+    // The socket's read loop went on: the link is up and the next action is answered.
+    expect(conn.isUp).toBe(true);
+    await expect(conn.listAction('PJSIPShowContacts')).resolves.toMatchObject({ items: expect.any(Array) });
+  });
   it('turns Response: Error into an empty list when asked (PJSIP lists answer Error when empty)', async () => {
     server.handlers.set(
       'PJSIPShowContacts',

@@ -1,7 +1,12 @@
 import { expectEventually } from '../../../test/support/expect-eventually';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AmiActionFields, AmiListOptions, AmiListResult } from '../../ami/ami.connection';
+import type {
+  AmiActionFields,
+  AmiListOptions,
+  AmiListResult,
+  AmiMappedListOptions,
+} from '../../ami/ami.connection';
 import { AmiPjsip, type AmiActionLink } from '../../ami/ami.pjsip';
 import {
   aorRecords,
@@ -84,11 +89,17 @@ class FakeAmi implements AmiActionLink {
     this.answers = new Map(answers);
   }
 
+  listAction(action: string, fields?: AmiActionFields, opts?: AmiListOptions): Promise<AmiListResult>;
+  listAction<T>(
+    action: string,
+    fields: AmiActionFields,
+    opts: AmiMappedListOptions<T>,
+  ): Promise<AmiListResult<T>>;
   async listAction(
     action: string,
     fields: AmiActionFields = {},
-    opts: AmiListOptions = {},
-  ): Promise<AmiListResult> {
+    opts: AmiListOptions & { item?: (m: AmiMessage) => unknown } = {},
+  ): Promise<AmiListResult<unknown>> {
     const key = action === 'PJSIPShowEndpoint' ? `${action}:${String(fields.Endpoint)}` : action;
     this.calls.push(key);
     if (!this.isUp) throw new AmiConnectionClosedError(action, 'not connected');
@@ -102,9 +113,10 @@ class FakeAmi implements AmiActionLink {
       return { response: { fields: { Response: 'Error', Message: error } }, items: [] };
     }
     const list = frames ?? [];
+    const items = list.filter((m) => m.fields.Event !== undefined && m.fields.EventList !== 'Complete');
     return {
       response: list[0],
-      items: list.filter((m) => m.fields.Event !== undefined && m.fields.EventList !== 'Complete'),
+      items: opts.item ? items.map(opts.item).filter((r) => r !== undefined) : items,
       complete: list.find((m) => m.fields.EventList === 'Complete'),
     };
   }
