@@ -14,7 +14,8 @@
  * Needs root (the scale PBX runs in the sandbox's chroot) and SIPp; only one scale PBX runs at a time:
  * `flock /tmp/pbxpulse-scale.lock node dist-bench/bench/registration-storm.bench.js` (bench/run.mjs does).
  * Knobs: BENCH_ENDPOINTS (10000), BENCH_STORM_S (60), BENCH_REG_RATE (1000), BENCH_CALL_RATE (50),
- * BENCH_CALL_S (20).
+ * BENCH_CALL_S (20), BENCH_DAEMON_ARGS (extra node arguments for the daemon, e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/prof` to see where its CPU goes).
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -318,7 +319,10 @@ async function main(): Promise<void> {
     console.log(
       `scale PBX: ${fmt(N)} endpoints booted in ${fmt(pbx.bootMs)} ms (SIP 127.0.0.1:${pbx.sipPort})`,
     );
-    daemon = await startDaemonProcess({ config: (port) => scaleDaemonYaml(pbx, port) });
+    daemon = await startDaemonProcess({
+      config: (port) => scaleDaemonYaml(pbx, port),
+      nodeArgs: (process.env.BENCH_DAEMON_ARGS ?? '').split(' ').filter(Boolean),
+    });
     console.log(`daemon pid ${daemon.pid} ready in ${fmt(daemon.startMs)} ms, RSS ${mb(daemon.rssBytes())}`);
     const ami = await amiProbe(pbx.amiPort);
     closers.push(() => ami.close());

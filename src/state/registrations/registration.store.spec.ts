@@ -490,6 +490,42 @@ describe('events, enrichment, reloads and timers', () => {
     t.store.onModuleDestroy();
   });
 
+  it('enriches a registration storm at most 4 endpoints per 200 ms; a reconciliation settles the rest', async () => {
+    jest.useFakeTimers();
+    const t = setup();
+    const names = Array.from({ length: 30 }, (_, i) => `e${3000 + i}`);
+    t.ami.setItems('PJSIPShowEndpoints', (items) => [
+      ...items,
+      ...names.map((n) => ({
+        fields: {
+          Event: 'EndpointList',
+          ObjectType: 'endpoint',
+          ObjectName: n,
+          Aor: n,
+          DeviceState: 'Unavailable',
+        },
+      })),
+    ]);
+    t.ami.setItems('PJSIPShowRegistrationInboundContactStatuses', () => []);
+    await t.store.resync('pbx1');
+    t.ami.calls.length = 0;
+    const enriched = () => t.ami.calls.filter((c) => c.startsWith('PJSIPShowEndpoint:'));
+    for (const n of names)
+      t.bus.publish(contactEvent({ endpoint: n, aor: n, uri: `sip:${n}@127.0.0.1:5060` }));
+
+    await jest.advanceTimersByTimeAsync(210);
+    expect(enriched()).toEqual(names.slice(0, 4).map((n) => `PJSIPShowEndpoint:${n}`));
+    await jest.advanceTimersByTimeAsync(200);
+    expect(enriched()).toHaveLength(8);
+    // The reconciliation reads every contact (user agent and expiry included): the backlog is dropped.
+    await t.store.reconcile('pbx1');
+    const after = enriched().length;
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(enriched()).toHaveLength(after);
+    expect(after).toBeLessThan(names.length);
+    t.store.onModuleDestroy();
+  });
+
   it('re-reads endpoints, AORs and auths after a res_pjsip (or All) reload, not after other modules', async () => {
     jest.useFakeTimers();
     const t = setup();

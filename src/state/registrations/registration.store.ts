@@ -32,8 +32,15 @@ export interface RegistrationAmiLinks {
   pjsip(node: string): RegistrationAmiLink;
 }
 
-/** Contacts first seen through an event are enriched at most this long after (per endpoint). */
+/** Contacts first seen through an event are enriched this long after the first of a burst. */
 const ENRICH_DELAY_MS = 200;
+/**
+ * Enrichment reads at most this many endpoints (one `PJSIPShowEndpoint` each, ~3 kB of answer) per
+ * ENRICH_DELAY_MS, so 20 per second per node. A registration storm (10k phones back after an outage)
+ * would otherwise cost Asterisk and the daemon one detail read per REGISTER; the endpoints left waiting
+ * get their user agent and expiry from the next reconciliation, which reads every contact anyway.
+ */
+const ENRICH_BATCH = 4;
 /** A burst of Reload events (`core reload`, then a module reload) re-reads the config once. */
 const RELOAD_DELAY_MS = 250;
 /** `PJSIPShowEndpoint` actions in flight at once during a rebuild. */
@@ -62,7 +69,11 @@ interface NodeSlot {
   queue: Promise<void>;
   reconcileTimer?: NodeJS.Timeout;
   reloadTimer?: NodeJS.Timeout;
-  readonly enrichTimers: Map<string, NodeJS.Timeout>;
+  /** Endpoints whose contacts await enrichment, oldest first. */
+  readonly enrichPending: Set<string>;
+  enrichTimer?: NodeJS.Timeout;
+  /** A batch is being read (the next one waits for it). */
+  enriching: boolean;
 }
 
 /**
@@ -94,7 +105,8 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
         duplicates: new LinkDuplicates(),
         journals: new Set(),
         queue: Promise.resolve(),
-        enrichTimers: new Map(),
+        enrichPending: new Set(),
+        enriching: false,
       });
     }
     resync.register('ami', 'registrations', (node) => this.resync(node));
@@ -200,6 +212,8 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
         const details = fresh.length > 0 ? await readDetails(conn, fresh) : undefined;
         return (live) => buildRegistrations({ endpoints, aors, contacts, details }, live);
       });
+      // Every contact was just read with its user agent, expiry and via: nothing left to enrich.
+      slot.enrichPending.clear();
       const repairs = derived.filter((e) => e.type === 'state.repaired');
       if (repairs.length > 0) {
         const kinds = new Map<string, number>();
@@ -355,15 +369,36 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
 
   /** A contact first seen through an event lacks user agent, expiry, via: ask for its endpoint's. */
   private scheduleEnrich(slot: NodeSlot, endpoint: string): void {
-    if (this.destroyed || !slot.state.endpoints.has(endpoint) || slot.enrichTimers.has(endpoint)) return;
-    const timer = setTimeout(() => {
-      slot.enrichTimers.delete(endpoint);
-      this.enrich(slot, endpoint).catch((err: Error) =>
-        this.logger.debug(`${slot.name}: reading contacts of endpoint ${endpoint} failed: ${err.message}`),
-      );
-    }, ENRICH_DELAY_MS);
-    timer.unref();
-    slot.enrichTimers.set(endpoint, timer);
+    if (this.destroyed || !slot.state.endpoints.has(endpoint)) return;
+    slot.enrichPending.add(endpoint);
+    this.armEnrich(slot);
+  }
+
+  private armEnrich(slot: NodeSlot): void {
+    if (this.destroyed || slot.enrichTimer || slot.enriching || slot.enrichPending.size === 0) return;
+    slot.enrichTimer = setTimeout(() => void this.enrichBatch(slot), ENRICH_DELAY_MS);
+    slot.enrichTimer.unref();
+  }
+
+  /** The next ENRICH_BATCH endpoints; the timer re-arms only once they are read (one batch at a time). */
+  private async enrichBatch(slot: NodeSlot): Promise<void> {
+    slot.enrichTimer = undefined;
+    slot.enriching = true;
+    const batch: string[] = [];
+    for (const endpoint of slot.enrichPending) {
+      batch.push(endpoint);
+      if (batch.length === ENRICH_BATCH) break;
+    }
+    for (const endpoint of batch) slot.enrichPending.delete(endpoint);
+    await Promise.all(
+      batch.map((endpoint) =>
+        this.enrich(slot, endpoint).catch((err: Error) =>
+          this.logger.debug(`${slot.name}: reading contacts of endpoint ${endpoint} failed: ${err.message}`),
+        ),
+      ),
+    );
+    slot.enriching = false;
+    this.armEnrich(slot);
   }
 
   private async enrich(slot: NodeSlot, endpoint: string): Promise<void> {
@@ -380,8 +415,9 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
     slot.reconcileTimer = undefined;
     clearTimeout(slot.reloadTimer);
     slot.reloadTimer = undefined;
-    for (const t of slot.enrichTimers.values()) clearTimeout(t);
-    slot.enrichTimers.clear();
+    clearTimeout(slot.enrichTimer);
+    slot.enrichTimer = undefined;
+    slot.enrichPending.clear();
   }
 
   private slot(node: string): NodeSlot {
