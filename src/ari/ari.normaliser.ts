@@ -1,6 +1,32 @@
 import { channelState, contactStatus, usec } from '../common/asterisk.vocabulary';
 import type { ChannelSnapshot, PbxEvent } from '../events/pbx-events';
-import { isKnownAriEvent, type AriChannel, type AriEventMessage } from './ari.messages';
+import {
+  isKnownAriEvent,
+  type AriChannel,
+  type AriEventMessage,
+  type AriKnownEventType,
+} from './ari.messages';
+
+/**
+ * The ARI event types `normaliseAriEvent` turns into internal events, and `ApplicationReplaced` (the
+ * connection acts on it). The daemon asks Asterisk for these only (the app's `eventFilter`): with
+ * `subscribeAll`, every REGISTER also brings an `EndpointStateChange` and every dialplan step of a call a
+ * `ChannelVarset` and a `ChannelDialplan`, which cost Asterisk the JSON and the daemon the parse, for
+ * nothing.
+ */
+export const ARI_USED_EVENT_TYPES = [
+  'ContactStatusChange',
+  'PeerStatusChange',
+  'DeviceStateChanged',
+  'ChannelCreated',
+  'ChannelStateChange',
+  'ChannelDestroyed',
+  'ChannelHangupRequest',
+  'ChannelEnteredBridge',
+  'ChannelLeftBridge',
+  'Dial',
+  'ApplicationReplaced',
+] as const satisfies readonly AriKnownEventType[];
 
 /**
  * Turn one ARI event into an internal event, or `undefined` for events pbxpulse does not use (yet).

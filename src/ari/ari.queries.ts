@@ -36,6 +36,19 @@ export class AriQueries {
     );
   }
 
+  /**
+   * Only these event types reach the app's events socket (`PUT /applications/{app}/eventFilter`). The
+   * answer lists what Asterisk now allows.
+   */
+  async restrictEvents(app: string, types: readonly string[]): Promise<string[]> {
+    const answer = await this.link.request<{ events_allowed?: Array<{ type?: string }> }>(
+      'PUT',
+      `/applications/${encodeURIComponent(app)}/eventFilter`,
+      { body: { allowed: types.map((type) => ({ type })) } },
+    );
+    return (answer?.events_allowed ?? []).flatMap((e) => (typeof e.type === 'string' ? [e.type] : []));
+  }
+
   /** `GET /asterisk/info`: version, startup and last reload times. */
   asteriskInfo(): Promise<AsteriskInfo> {
     return this.link.getAsteriskInfo();

@@ -13,7 +13,7 @@ import { NodeNotFoundError } from '../common/errors';
 import { LinkServiceBase } from '../common/link-services';
 import { EventBus } from '../events/event-bus';
 import { AriConnection } from './ari.connection';
-import { normaliseAriEvent } from './ari.normaliser';
+import { ARI_USED_EVENT_TYPES, normaliseAriEvent } from './ari.normaliser';
 import { AriQueries } from './ari.queries';
 
 export interface AriLinkStats {
@@ -64,6 +64,10 @@ export class AriService
       this.surfaces.set(node.name, new AriQueries(node.name, conn));
     }
     this.onConnected('asterisk-info', (name) => this.refreshInfo(name));
+    // An Asterisk without application event filters (before 16.x) sends everything: that works too.
+    this.onConnected('event-filter', async (name) => {
+      await this.queries(name).restrictEvents(this.connection(name).app, ARI_USED_EVENT_TYPES);
+    });
     // Asterisk's last reload time moves on every reload: refresh it when AMI reports one.
     this.bus.on('module.reloaded', (e) => {
       this.refreshInfo(e.node).catch((err: Error) =>

@@ -1,3 +1,5 @@
+import { ARI_USED_EVENT_TYPES } from '../../src/ari/ari.normaliser';
+import { AriService } from '../../src/ari/ari.service';
 import { expectEventually } from '../support/expect-eventually';
 import { sandboxNodeYaml, startDaemon, type TestDaemon } from '../support/daemon';
 import {
@@ -64,6 +66,26 @@ describe('pbxpulse against the sandbox Asterisk', () => {
 
     // Asterisk sees our AMI session.
     expect(await asteriskCli('manager show connected')).toContain(SANDBOX.amiUser);
+  });
+
+  it("asks Asterisk for the ARI events it uses only (the app's eventFilter), and still follows calls", async () => {
+    daemon = await startDaemon(sandboxNodeYaml('pbx1'));
+    await expectEventually(async () => expect((await daemon!.get('/health/ready')).status).toBe(200), 10_000);
+    const app = daemon.app.get(AriService).connection('pbx1').app;
+    const auth = `Basic ${Buffer.from(`${SANDBOX.ariUser}:${SANDBOX.ariPassword}`).toString('base64')}`;
+    await expectEventually(async () => {
+      const res = await fetch(`${SANDBOX.ariUrl}/ari/applications/${app}`, {
+        headers: { authorization: auth },
+      });
+      const body = (await res.json()) as { events_allowed: Array<{ type: string }> };
+      expect(body.events_allowed.map((e) => e.type).sort()).toEqual([...ARI_USED_EVENT_TYPES].sort());
+    });
+    // Channel events still arrive over ARI: an originated call to the Echo test is seen on both links.
+    await asteriskCli('channel originate Local/600@internal application Wait 1');
+    await expectEventually(() => {
+      const created = daemon!.events.filter((e) => e.type === 'channel.created');
+      expect(new Set(created.map((e) => e.source))).toEqual(new Set(['ami', 'ari']));
+    }, 10_000);
   });
 
   it('reports a refused AMI login as such, retries with backoff, and never shows the secret', async () => {
