@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { amiValues, type AmiMessage } from './ami.message';
-import { normaliseAmiEvent } from './ami.normaliser';
+import { AMI_USED_EVENTS, amiEventFilter, normaliseAmiEvent } from './ami.normaliser';
 import { AmiFrameParser, type MalformedReason } from './ami.parser';
 
 /** Recorded real AMI bytes from the sandbox Asterisk 22 (see test/fixtures/README.md). */
@@ -90,5 +90,39 @@ describe('what the recorded streams contain', () => {
     const reloads = types('reload-events.ami').filter((e) => e.type === 'module.reloaded');
     expect(reloads.length).toBeGreaterThan(0);
     expect(reloads.map((e) => (e.type === 'module.reloaded' ? e.module : ''))).toContain('All');
+  });
+});
+
+describe('the AMI event filter', () => {
+  const all = ['login-and-lists.ami', 'reload-events.ami', 'security-events.ami', 'calls.ami'].flatMap(
+    (name) => parseAll([fixture(name)]).messages,
+  );
+  // Asterisk compiles it as a POSIX extended regex; JavaScript spells the character class `\s`.
+  const filter = new RegExp(amiEventFilter().replace('[[:space:]]', '\\s'));
+  /** The text Asterisk matches the filter against: the event as it would be written. */
+  const text = (m: AmiMessage) =>
+    `${Object.entries(m.fields)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\r\n')}\r\n`;
+
+  it('lets through every recorded event the normaliser makes something of', () => {
+    const used = all.filter((m) => m.fields.ActionID === undefined && normaliseAmiEvent('n', m, 0));
+    expect(used.length).toBeGreaterThan(20);
+    for (const m of used) expect(filter.test(text(m))).toBe(true);
+  });
+
+  it('keeps out TestEvent and the other recorded events nothing reads', () => {
+    const unused = all.filter(
+      (m) => m.fields.Event !== undefined && m.fields.ActionID === undefined && !normaliseAmiEvent('n', m, 0),
+    );
+    expect(unused.map((m) => m.fields.Event)).toContain('TestEvent');
+    for (const m of unused.filter((u) => !(AMI_USED_EVENTS as readonly string[]).includes(u.fields.Event)))
+      expect(filter.test(text(m))).toBe(false);
+  });
+
+  it('matches whole event names: Newstate does not let NewstateChanged through', () => {
+    expect(filter.test('Event: Newstate\r\nChannel: PJSIP/1\r\n')).toBe(true);
+    expect(filter.test('Event: NewstateChanged\r\nChannel: PJSIP/1\r\n')).toBe(false);
+    expect(filter.test('Event: VarSet\r\nVariable: Event: Newstate\r\n')).toBe(false);
   });
 });

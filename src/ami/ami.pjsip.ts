@@ -212,6 +212,14 @@ export class AmiPjsip {
     await this.run('Reload', () => this.link.action('Reload', { Module: module }));
   }
 
+  /**
+   * Only events matching `regex` reach this session from now on (`Filter`, class `system` write).
+   * Answers of our own actions, list items included, are not events and are never filtered.
+   */
+  async filterEvents(regex: string): Promise<void> {
+    await this.run('Filter', () => this.link.action('Filter', { Operation: 'Add', Filter: regex }));
+  }
+
   /** `PJSIPQualify` of one endpoint's contacts; `unknown_endpoint` when Asterisk has no such endpoint. */
   async qualify(endpoint: string): Promise<'qualified' | 'unknown_endpoint'> {
     try {

@@ -11,7 +11,7 @@ import { NodeNotFoundError } from '../common/errors';
 import { LinkServiceBase } from '../common/link-services';
 import { EventBus } from '../events/event-bus';
 import { AmiConnection, type AmiConnectionStats } from './ami.connection';
-import { normaliseAmiEvent } from './ami.normaliser';
+import { amiEventFilter, normaliseAmiEvent } from './ami.normaliser';
 import { AmiPjsip } from './ami.pjsip';
 
 /**
@@ -54,6 +54,8 @@ export class AmiService
       this.surfaces.set(node.name, new AmiPjsip(node.name, conn));
     }
     this.onConnected('asterisk-version', (name) => this.readVersion(name));
+    // Without `write = system` Asterisk refuses the filter: everything still works, at a higher cost.
+    this.onConnected('event-filter', (name) => this.pjsip(name).filterEvents(amiEventFilter()));
   }
 
   /** The node's query and command surface; unknown node → `NodeNotFoundError`. */

@@ -1,3 +1,4 @@
+import { AMI_USED_EVENTS } from '../../src/ami/ami.normaliser';
 import { AmiService } from '../../src/ami/ami.service';
 import type { PbxEvent } from '../../src/events/pbx-events';
 import { RegistrationStore } from '../../src/state/registrations/registration.store';
@@ -158,6 +159,30 @@ describe('registrations against the sandbox Asterisk', () => {
     const started = process.hrtime.bigint();
     await daemon.app.get(RegistrationStore).resync('pbx1');
     console.log(`registration resync on the sandbox: ${Number(process.hrtime.bigint() - started) / 1e6} ms`);
+  });
+
+  it('asks Asterisk (AMI Filter) for the events it uses only: a REGISTER brings no TestEvent', async () => {
+    const conn = daemon.app.get(AmiService).connection('pbx1');
+    const seen: string[] = [];
+    const forward = conn.onEvent;
+    conn.onEvent = (msg) => {
+      seen.push(msg.fields.Event);
+      forward?.(msg);
+    };
+    try {
+      const phone = await udp();
+      expect((await phone.register({ user: plain.name, password: plain.password })).status).toBe(200);
+      expect((await phone.unregister()).status).toBe(200);
+      await expectEventually(() =>
+        expect(seen.filter((e) => e === 'ContactStatus').length).toBeGreaterThan(1),
+      );
+    } finally {
+      conn.onEvent = forward;
+    }
+    // Debian's Asterisk sends a TestEvent per registrar step to any session that reads `reporting`.
+    const unused = seen.filter((e) => !(AMI_USED_EVENTS as readonly string[]).includes(e));
+    expect(unused).toEqual([]);
+    expect(seen).toEqual(expect.arrayContaining(['ChallengeSent', 'SuccessfulAuth', 'ContactStatus']));
   });
 
   it('UDP 2002: REGISTER shows up with its contact, filter and metrics; un-REGISTER takes it away', async () => {
