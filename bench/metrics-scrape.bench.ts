@@ -13,16 +13,13 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { freePort } from '../test/support/prometheus-server';
-import { startDaemonProcess, type DaemonProcess } from './support/daemon-process';
-import { scaleDaemonYaml, startScalePbx } from './support/scale-pbx';
-import { sippWorkDir, startSipp, writeInjectionCsv } from './support/sipp';
+import { startDaemonProcess, waitSettled, type DaemonProcess } from './support/daemon-process';
+import { registerAll, scaleDaemonYaml, startScalePbx } from './support/scale-pbx';
 
 const N = Number(process.env.BENCH_ENDPOINTS ?? 10_000);
 const SCRAPES = Number(process.env.BENCH_SCRAPES ?? 15);
 const REGISTER = process.env.BENCH_SCRAPE_REGISTER !== '0';
 const PROMTOOL = '/usr/bin/promtool';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Scrape {
   ms: number;
@@ -51,22 +48,6 @@ const fmt = (n: number, digits = 0): string =>
   n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const mb = (bytes: number): string => `${fmt(bytes / 1024 / 1024)} MB`;
 
-/** Waits until the daemon lists all N endpoints and has gone quiet (its initial resync is done). */
-async function settle(daemon: DaemonProcess, node: string): Promise<void> {
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const res = await fetch(`${daemon.url}/api/v1/nodes/${node}/endpoints`).catch(() => null);
-    const count =
-      res?.status === 200 ? ((await res.json()) as { endpoints: unknown[] }).endpoints.length : -1;
-    const c0 = daemon.cpu().seconds;
-    await sleep(2000);
-    const busy = (daemon.cpu().seconds - c0) / 2;
-    if (count === N && busy < 0.1) return;
-    if (Date.now() > deadline)
-      throw new Error(`daemon not settled: ${count}/${N} endpoints, ${fmt(busy * 100)}% CPU`);
-  }
-}
-
 async function main(): Promise<void> {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new Error('metrics-scrape needs root (the scale PBX runs in the sandbox chroot)');
@@ -75,30 +56,12 @@ async function main(): Promise<void> {
   let daemon: DaemonProcess | undefined;
   try {
     daemon = await startDaemonProcess({ config: (port) => scaleDaemonYaml(pbx, port) });
-    await settle(daemon, 'scale');
+    await waitSettled(daemon, 'scale', N);
     let registered = 'no (BENCH_SCRAPE_REGISTER=0)';
     if (REGISTER) {
-      const dir = sippWorkDir();
-      const csv = writeInjectionCsv(
-        dir,
-        'users.csv',
-        pbx.names.map((n) => [n, `pw${n}`, '3600']),
-      );
-      const rate = Math.min(500, N);
-      const reg = startSipp({
-        dir,
-        scenario: 'register',
-        target: `127.0.0.1:${pbx.sipPort}`,
-        injection: csv,
-        localPort: await freePort(),
-        rate,
-        maxCalls: N,
-        limit: rate * 5,
-        timeoutS: Math.ceil(N / rate) + 120,
-      });
-      const r = await reg.done;
-      registered = `${fmt(r.final.successful)}/${fmt(N)} endpoints registered by SIPp at ${fmt(r.createdPerS)} REG/s`;
-      await settle(daemon, 'scale');
+      const r = await registerAll(pbx);
+      registered = `${fmt(r.ok)}/${fmt(N)} endpoints registered by SIPp at ${fmt(r.perS)} REG/s`;
+      await waitSettled(daemon, 'scale', N);
     }
     const pbxpulseUrl = `${daemon.url}/metrics`;
     // One warm-up each (first scrape compiles code paths / fills caches), then alternate, order flipping.

@@ -170,3 +170,29 @@ export async function startDaemonProcess(opts: DaemonProcessOptions): Promise<Da
 function failNoPort(): never {
   throw new Error('startDaemonProcess: a config string needs httpPort (or pass a function of the port)');
 }
+
+/**
+ * Waits until the daemon lists all `endpoints` of `node` and has gone quiet (under 10 % of a core over
+ * 2 s): its resync, and whatever followed it, are done.
+ */
+export async function waitSettled(
+  daemon: DaemonProcess,
+  node: string,
+  endpoints: number,
+  timeoutMs = 180_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${daemon.url}/api/v1/nodes/${node}/endpoints`).catch(() => null);
+    const count =
+      res?.status === 200 ? ((await res.json()) as { endpoints: unknown[] }).endpoints.length : -1;
+    const c0 = daemon.cpu().seconds;
+    await sleep(2000);
+    const busy = (daemon.cpu().seconds - c0) / 2;
+    if (count === endpoints && busy < 0.1) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `daemon not settled: ${count}/${endpoints} endpoints, ${Math.round(busy * 100)}% of a core`,
+      );
+  }
+}

@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { sandboxDir, sandboxPaths } from '../../test/support/sandbox';
 import { freePort } from '../../test/support/prometheus-server';
+import { sippWorkDir, startSipp, writeInjectionCsv } from './sipp';
 
 const execFileAsync = promisify(execFile);
 const REPO_ROOT = path.resolve(__dirname, '..', '..', ...(__dirname.includes('dist-bench') ? ['..'] : []));
@@ -288,4 +289,31 @@ export function scaleDaemonYaml(pbx: ScalePbx, httpPort: number, extra = ''): st
     `    ari: { url: "http://127.0.0.1:${pbx.httpPort}", username: ${SCALE_ARI.user}, password: ${SCALE_ARI.password} }`,
     extra,
   ].join('\n');
+}
+
+/**
+ * SIPp registers every endpoint of the scale PBX once (digest auth, expires 3600) at `rate` REG/s and
+ * resolves with how many succeeded.
+ */
+export async function registerAll(pbx: ScalePbx, rate = 500): Promise<{ ok: number; perS: number }> {
+  const dir = sippWorkDir();
+  const csv = writeInjectionCsv(
+    dir,
+    'users.csv',
+    pbx.names.map((n) => [n, `pw${n}`, '3600']),
+  );
+  const r = Math.min(rate, pbx.endpoints);
+  const reg = startSipp({
+    dir,
+    scenario: 'register',
+    target: `127.0.0.1:${pbx.sipPort}`,
+    injection: csv,
+    localPort: await freePort(),
+    rate: r,
+    maxCalls: pbx.endpoints,
+    limit: r * 5,
+    timeoutS: Math.ceil(pbx.endpoints / r) + 120,
+  });
+  const result = await reg.done;
+  return { ok: result.final.successful, perS: result.createdPerS };
 }
