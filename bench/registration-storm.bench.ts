@@ -89,6 +89,8 @@ async function amiProbe(port: number): Promise<AmiProbe> {
 
 interface WsProbe {
   readonly stamps: Map<string, number>;
+  /** The delta type that first showed each change. */
+  readonly types: Map<string, string>;
   messages: number;
   close(): void;
 }
@@ -101,8 +103,9 @@ interface ContactLike {
 async function wsProbe(daemonUrl: string): Promise<WsProbe> {
   const ws = new WebSocket(`${daemonUrl.replace('http', 'ws')}/ws`);
   const stamps = new Map<string, number>();
+  const types = new Map<string, string>();
   const known = new Map<string, Set<string>>(); // endpoint → "aor uri" set last seen
-  const probe: WsProbe = { stamps, messages: 0, close: () => ws.close() };
+  const probe: WsProbe = { stamps, types, messages: 0, close: () => ws.close() };
   const ready = new Promise<void>((resolve, reject) => {
     ws.once('error', reject);
     ws.on('message', (raw: Buffer) => {
@@ -122,8 +125,16 @@ async function wsProbe(daemonUrl: string): Promise<WsProbe> {
       if (!list || endpoint === undefined) return;
       const next = new Set(list.map((c) => `${c.aor} ${c.uri}`));
       const prev = known.get(endpoint) ?? new Set<string>();
-      for (const k of next) if (!prev.has(k) && !stamps.has(`add ${k}`)) stamps.set(`add ${k}`, now);
-      for (const k of prev) if (!next.has(k) && !stamps.has(`remove ${k}`)) stamps.set(`remove ${k}`, now);
+      for (const k of next)
+        if (!prev.has(k) && !stamps.has(`add ${k}`)) {
+          stamps.set(`add ${k}`, now);
+          types.set(`add ${k}`, msg.type);
+        }
+      for (const k of prev)
+        if (!next.has(k) && !stamps.has(`remove ${k}`)) {
+          stamps.set(`remove ${k}`, now);
+          types.set(`remove ${k}`, msg.type);
+        }
       known.set(endpoint, next);
     });
   });
@@ -399,14 +410,23 @@ async function main(): Promise<void> {
     const astCpuTotal = astCpu.stop();
 
     // Latency: every ContactStatus add/remove the AMI probe saw, against the /ws delta that showed it.
+    // `registration.changed` is immediate; `endpoint.updated` is coalesced (at most one per endpoint per
+    // 250 ms), so its latency includes up to 250 ms of waiting by design.
     const lat: number[] = [];
-    let unmatched = 0;
+    const latByType = new Map<string, number[]>();
+    const unmatched = { add: 0, remove: 0 };
     for (const [key, tAmi] of ami.stamps) {
       const tWs = ws.stamps.get(key);
-      if (tWs === undefined) unmatched++;
-      else lat.push(tWs - tAmi);
+      if (tWs === undefined) {
+        unmatched[key.startsWith('add') ? 'add' : 'remove']++;
+        continue;
+      }
+      lat.push(tWs - tAmi);
+      const type = ws.types.get(key) ?? '?';
+      latByType.set(type, [...(latByType.get(type) ?? []), tWs - tAmi]);
     }
     lat.sort((a, b) => a - b);
+    for (const l of latByType.values()) l.sort((a, b) => a - b);
 
     const events = events1 - events0;
     const cpu = cpu1 - cpu0;
@@ -435,7 +455,15 @@ async function main(): Promise<void> {
       ],
       [
         'event-to-state latency (ContactStatus → /ws)',
-        `p50 ${fmt(percentile(lat, 50), 1)} ms, p99 ${fmt(percentile(lat, 99), 1)} ms, max ${fmt(lat[lat.length - 1] ?? NaN, 1)} ms over ${fmt(lat.length)} changes (${fmt(unmatched)} not seen on /ws)`,
+        `p50 ${fmt(percentile(lat, 50), 1)} ms, p99 ${fmt(percentile(lat, 99), 1)} ms, max ${fmt(lat[lat.length - 1] ?? NaN, 1)} ms over ${fmt(lat.length)} changes (${fmt(unmatched.add)} additions and ${fmt(unmatched.remove)} removals not seen on /ws)`,
+      ],
+      ...[...latByType].map(([type, l]): [string, string] => [
+        `  of which first shown by ${type}`,
+        `${fmt(l.length)}: p50 ${fmt(percentile(l, 50), 1)} ms, p99 ${fmt(percentile(l, 99), 1)} ms, max ${fmt(l[l.length - 1], 1)} ms`,
+      ]),
+      [
+        '  (endpoint.updated is coalesced',
+        'to one per endpoint per 250 ms by design: its latency includes that wait)',
       ],
     ];
     for (const [when, d] of [
