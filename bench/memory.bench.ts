@@ -60,6 +60,17 @@ async function point(daemon: DaemonProcess): Promise<Point> {
   return best!;
 }
 
+function lastByte(file: string): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, fs.fstatSync(fd).size - 1);
+    return b.toString('latin1');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Sends SIGUSR2 (`--heapsnapshot-signal`) and waits for the file to be complete. */
 async function snapshot(daemon: DaemonProcess, dir: string): Promise<string> {
   const before = new Set(fs.readdirSync(dir));
@@ -69,13 +80,16 @@ async function snapshot(daemon: DaemonProcess, dir: string): Promise<string> {
     await sleep(1000);
     const file = fs.readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
     if (file) {
-      // Written in one go by the signal handler; the size stops growing when it is done.
-      let size = -1;
-      while (size !== fs.statSync(path.join(dir, file)).size) {
-        size = fs.statSync(path.join(dir, file)).size;
+      // Written in chunks while the signal handler walks the heap: done when it ends its JSON object
+      // and has stopped growing.
+      const full = path.join(dir, file);
+      for (let size = -1; ;) {
         await sleep(1000);
+        const now = fs.statSync(full).size;
+        if (now === size && now > 0 && lastByte(full) === '}') return full;
+        size = now;
+        if (Date.now() > deadline) throw new Error(`heap snapshot ${full} not complete after 120 s`);
       }
-      return path.join(dir, file);
     }
     if (Date.now() > deadline) throw new Error(`no heap snapshot in ${dir} after 120 s`);
   }
@@ -134,40 +148,44 @@ async function measure(n: number): Promise<SizeResult> {
   }
 }
 
+function report(r: SizeResult): void {
+  const w = 42;
+  console.log('');
+  console.log(`--- ${r.n.toLocaleString('en-US')} endpoints`);
+  const rows: [string, string][] = [
+    ['first diagnosis', `${(r.diagnosisMs / 1000).toFixed(1)} s`],
+    [
+      'idle (0 contacts): RSS / heap used',
+      `${mb(r.idle.rss)} / ${mb(r.idle.heapUsed)} (heap total ${mb(r.idle.heapTotal)})`,
+    ],
+    [
+      `${r.n} contacts: RSS / heap used`,
+      `${mb(r.registered.rss)} / ${mb(r.registered.heapUsed)} (heap total ${mb(r.registered.heapTotal)})`,
+    ],
+    ['peak RSS / peak heap used (sampled)', `${mb(r.peakRss)} / ${mb(r.peakHeapUsed)}`],
+  ];
+  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
+  if (r.breakdown) {
+    console.log(
+      `heap snapshot: ${mb(r.breakdown.totalBytes)} in ${r.breakdown.nodes.toLocaleString('en-US')} nodes; heaviest:`,
+    );
+    for (const row of r.breakdown.byKind)
+      console.log(`  ${mb(row.bytes).padStart(7)} ${String(row.count).padStart(9)}  ${row.what}`);
+    console.log('  heaviest strings by their start:');
+    for (const row of r.breakdown.strings)
+      console.log(`  ${mb(row.bytes).padStart(7)} ${String(row.count).padStart(9)}  ${row.what}`);
+  }
+}
+
 async function main(): Promise<void> {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     throw new Error('memory needs root (the scale PBX runs in the sandbox chroot)');
   }
   const results: SizeResult[] = [];
-  for (const n of SIZES) results.push(await measure(n));
-
-  console.log('');
-  const w = 42;
-  for (const r of results) {
-    console.log(`--- ${r.n.toLocaleString('en-US')} endpoints`);
-    const rows: [string, string][] = [
-      ['first diagnosis', `${(r.diagnosisMs / 1000).toFixed(1)} s`],
-      [
-        'idle (0 contacts): RSS / heap used',
-        `${mb(r.idle.rss)} / ${mb(r.idle.heapUsed)} (heap total ${mb(r.idle.heapTotal)})`,
-      ],
-      [
-        `${r.n} contacts: RSS / heap used`,
-        `${mb(r.registered.rss)} / ${mb(r.registered.heapUsed)} (heap total ${mb(r.registered.heapTotal)})`,
-      ],
-      ['peak RSS / peak heap used (sampled)', `${mb(r.peakRss)} / ${mb(r.peakHeapUsed)}`],
-    ];
-    for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v}`);
-    if (r.breakdown) {
-      console.log(
-        `heap snapshot: ${mb(r.breakdown.totalBytes)} in ${r.breakdown.nodes.toLocaleString('en-US')} nodes; heaviest:`,
-      );
-      for (const row of r.breakdown.byKind)
-        console.log(`  ${mb(row.bytes).padStart(7)} ${String(row.count).padStart(9)}  ${row.what}`);
-      console.log('  heaviest strings by their start:');
-      for (const row of r.breakdown.strings)
-        console.log(`  ${mb(row.bytes).padStart(7)} ${String(row.count).padStart(9)}  ${row.what}`);
-    }
+  for (const n of SIZES) {
+    const r = await measure(n);
+    results.push(r);
+    report(r);
   }
   if (results.length >= 2) {
     const [a, b] = [results[0], results[results.length - 1]];
