@@ -208,4 +208,22 @@ describe('GetConfig pjsip.conf', () => {
     ]);
     expect(JSON.stringify(got)).not.toMatch(/secret/);
   });
+
+  it('skips a template section: only the sections built from it are transports', () => {
+    // What Asterisk sends for `[tcp-base](!)` + `[transport-tcp](tcp-base)` with TEMPLATES=include
+    // (or an Asterisk that ignores Filter): the inherited lines are repeated under the section.
+    const got = parseConfiguredTransports({
+      Response: 'Success',
+      'Category-000000': 'tcp-base',
+      'IsTemplate-000000': '1',
+      'Line-000000-000000': 'type=transport',
+      'Line-000000-000001': 'protocol=tcp',
+      'Category-000001': 'transport-tcp',
+      'Templates-000001': 'tcp-base',
+      'Line-000001-000000': 'type=transport',
+      'Line-000001-000001': 'protocol=tcp',
+      'Line-000001-000002': 'bind=127.0.0.1:15070',
+    });
+    expect(got).toEqual([{ name: 'transport-tcp', protocol: 'tcp', bind: '127.0.0.1:15070' }]);
+  });
 });

@@ -194,7 +194,14 @@ export function parseTransports(lines: readonly string[]): TransportRow[] {
  */
 export function parseConfiguredTransports(fields: Record<string, string>): ConfiguredTransport[] {
   const cats = new Map<string, { name: string; opts: Map<string, string> }>();
+  const templates = new Set<string>();
   for (const [k, v] of Object.entries(fields)) {
+    // `[tmpl](!)` is no transport, only a base for others (which carry its lines as their own).
+    const t = /^IsTemplate-(\d+)$/.exec(k);
+    if (t) {
+      if (v.trim() === '1') templates.add(t[1]);
+      continue;
+    }
     const c = /^Category-(\d+)$/.exec(k);
     if (c) {
       const entry = cats.get(c[1]) ?? { name: v, opts: new Map<string, string>() };
@@ -213,8 +220,8 @@ export function parseConfiguredTransports(fields: Record<string, string>): Confi
     cats.set(l[1], entry);
   }
   const out: ConfiguredTransport[] = [];
-  for (const { name, opts } of cats.values()) {
-    if (opts.get('type') !== 'transport') continue;
+  for (const [id, { name, opts }] of cats) {
+    if (opts.get('type') !== 'transport' || templates.has(id)) continue;
     out.push({ name, protocol: (opts.get('protocol') ?? 'udp').toLowerCase(), bind: opts.get('bind') ?? '' });
   }
   return out;

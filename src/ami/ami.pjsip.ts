@@ -1,4 +1,5 @@
 import { NotConnectedError } from '../common/errors';
+import { mapSliced } from '../common/slices';
 import type {
   AorRecord,
   AuthRecord,
@@ -49,6 +50,9 @@ const LIST_ACTIONS: Readonly<Record<PjsipListKind, string>> = {
   registrationsInbound: 'PJSIPShowRegistrationsInbound',
   registrationsOutbound: 'PJSIPShowRegistrationsOutbound',
 };
+
+/** GetConfig `Filter` of the sections with `type=transport`: POSIX regexes, unanchored unless told. */
+export const TRANSPORT_SECTIONS = '^type$=^transport$';
 
 /**
  * Several PJSIP list actions answer `Response: Error` instead of an empty list: "No endpoints found",
@@ -101,9 +105,9 @@ export class AmiPjsip {
 
   // ------------------------------------------------------------------------ `pjsip show …`
 
-  /** A PJSIP list as normalised objects (secrets dropped). */
+  /** A PJSIP list as normalised objects (secrets dropped), normalised in slices: 10k AORs take ~100 ms. */
   async showList(kind: PjsipListKind): Promise<PjsipObject[]> {
-    return (await this.listItems(LIST_ACTIONS[kind])).map((m) => normaliseObject(m.fields));
+    return mapSliced(await this.listItems(LIST_ACTIONS[kind]), (m) => normaliseObject(m.fields));
   }
 
   /** `pjsip show endpoint <name>`; `undefined` when there is no such endpoint. */
@@ -150,11 +154,16 @@ export class AmiPjsip {
     return parseDialplanContexts(await this.command('dialplan show'));
   }
 
-  /** Transports of pjsip.conf as written (not as running); `null` when GetConfig fails (realtime, no file). */
+  /**
+   * Transports of pjsip.conf as written (not as running); `null` when GetConfig fails (realtime, no file).
+   * Asterisk filters the sections (`Filter: name_regex=value_regex`, matched against each variable,
+   * templates left out): the whole file of a 10k-endpoint node is one answer of several MB, over the
+   * frame limit, while its transports are a few hundred bytes.
+   */
   async configuredTransports(): Promise<ConfiguredTransport[] | null> {
     try {
       const msg = await this.run('GetConfig', () =>
-        this.link.action('GetConfig', { Filename: 'pjsip.conf' }),
+        this.link.action('GetConfig', { Filename: 'pjsip.conf', Filter: TRANSPORT_SECTIONS }),
       );
       return parseConfiguredTransports(msg.fields);
     } catch (err) {
