@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
+  lowerFirst,
   normaliseObject,
   parseConfiguredTransports,
   parseDialplanContexts,
@@ -183,6 +184,39 @@ describe('normaliseObject', () => {
     expect(text).not.toMatch(/vanish|fixture-password/);
     expect(Object.keys(auth).filter((k) => /pass|md5|secret|token/i.test(k))).toEqual([]);
     expect(JSON.stringify(normaliseObject(endpoint1001.TransportDetail[0]))).not.toMatch(/password/i);
+  });
+});
+
+describe('normaliseObject with a key filter', () => {
+  it('keeps only the keys asked for (normalised names), and never a secret even if asked', () => {
+    const fields = {
+      Event: 'AuthDetail',
+      ObjectName: '1001-auth',
+      Username: '1001',
+      Password: 'pw-secret',
+      AuthType: 'userpass',
+      RtcpMux: 'yes',
+    };
+    expect(normaliseObject(fields, new Set(['objectName', 'username', 'rtcpMux', 'password']))).toEqual({
+      objectName: '1001-auth',
+      username: '1001',
+      rtcpMux: true,
+    });
+    // Without a filter, everything but the frame headers and secrets.
+    expect(normaliseObject(fields)).toEqual({
+      objectName: '1001-auth',
+      username: '1001',
+      authType: 'userpass',
+      rtcpMux: true,
+    });
+  });
+
+  it('names keys the same on every call (the names are cached)', () => {
+    for (let i = 0; i < 3; i++) {
+      expect(lowerFirst('URIParam')).toBe('uriParam');
+      expect(lowerFirst('CallID')).toBe('callId');
+      expect(lowerFirst('RtcpMux')).toBe('rtcpMux');
+    }
   });
 });
 

@@ -2,7 +2,14 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { normaliseObject, parseHttpStatus, parseTransports } from '../../ami/ami.pjsip-parse';
 import { runSliced } from '../../common/slices';
-import { type DiagnosisInput, FINDING_CODES, type FindingCode, diagnose, diagnoseSteps } from './diagnose';
+import {
+  DIAGNOSED_OPTIONS,
+  type DiagnosisInput,
+  FINDING_CODES,
+  type FindingCode,
+  diagnose,
+  diagnoseSteps,
+} from './diagnose';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const lines = (name: string): string[] => readFileSync(path.join(FIXTURES, name), 'utf8').split('\n');
@@ -132,6 +139,27 @@ describe('diagnose', () => {
     expect(hit!.evidence).toBeDefined();
     expect(['error', 'warning', 'info']).toContain(hit!.severity);
   });
+
+  it.each(Object.entries(CASES))(
+    '%s: the same on a snapshot trimmed to DIAGNOSED_OPTIONS (what the service reads)',
+    (_code, { mutate }) => {
+      const input = clean();
+      mutate(input);
+      const pick = (
+        o: Record<string, string | number | boolean>,
+      ): Record<string, string | number | boolean> =>
+        Object.fromEntries(Object.entries(o).filter(([k]) => DIAGNOSED_OPTIONS.has(k)));
+      const trimmed: DiagnosisInput = {
+        ...input,
+        endpoints: input.endpoints.map((e) => ({ endpoint: pick(e.endpoint), auths: e.auths.map(pick) })),
+        aors: input.aors.map(pick),
+      };
+      expect(Object.keys(trimmed.endpoints[0].endpoint).length).toBeLessThan(
+        Object.keys(input.endpoints[0].endpoint).length,
+      );
+      expect(diagnose(trimmed)).toEqual(diagnose(input));
+    },
+  );
 
   it('names the seed-000 breakage with the rename as remedy', () => {
     const input = clean();

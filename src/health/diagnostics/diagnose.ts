@@ -62,6 +62,35 @@ export interface EndpointSnapshot {
   auths: PjsipObject[];
 }
 
+/**
+ * The options `diagnose` reads of endpoints, their auths and AORs: a snapshot keeps only these (the full
+ * details of a 10k-endpoint node are ~1.5M values, mostly garbage to the collector). A check that reads
+ * another option must add it here; the spec diagnoses every case on full and on trimmed snapshots.
+ */
+export const DIAGNOSED_OPTIONS: ReadonlySet<string> = new Set([
+  'objectName',
+  // endpoint
+  'transport',
+  'webrtc',
+  'aors',
+  'identifyBy',
+  'context',
+  'allow',
+  'mediaEncryption',
+  'rtcpMux',
+  'iceSupport',
+  'useAvpf',
+  'dtlsCertFile',
+  'dtlsAutoGenerateCert',
+  'directMedia',
+  'rtpTimeout',
+  // auth
+  'username',
+  // AOR
+  'maxContacts',
+  'removeExisting',
+]);
+
 export interface ModuleSnapshot {
   module: string;
   running: boolean;

@@ -14,7 +14,7 @@ import { EventBus } from '../../events/event-bus';
 import { PjsipShowService } from '../pjsip/pjsip-show.service';
 import { str } from '../../common/pbx.records';
 import { runSliced, forEachSliced } from '../../common/slices';
-import { type DiagnosisInput, type Finding, diagnoseSteps } from './diagnose';
+import { DIAGNOSED_OPTIONS, type DiagnosisInput, type Finding, diagnoseSteps } from './diagnose';
 import { probeTlsCertificate } from './tls-probe';
 
 export interface DiagnosticsResult {
@@ -153,14 +153,14 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
 
   /** Gathers the snapshot over AMI; exported for tests. */
   async snapshot(node: string): Promise<DiagnosisInput> {
-    const details = await this.pjsip.allEndpointDetails(node);
-    const aors = await this.pjsip.aors(node);
+    const details = await this.pjsip.allEndpointDetails(node, DIAGNOSED_OPTIONS);
+    const aors = await this.pjsip.aors(node, DIAGNOSED_OPTIONS);
     const transports = await this.pjsip.transports(node);
     const modules = await this.pjsip.modules(node, details);
     const http = await this.pjsip.http(node);
     const contexts = await this.pjsip.contexts(node).catch(() => null);
     const configuredTransports = await this.pjsip.configuredTransports(node);
-    const contacts = (await this.pjsip.contacts(node)).map((c) => ({
+    const contacts = (await this.pjsip.contacts(node, CONTACT_OPTIONS)).map((c) => ({
       endpoint: str(c, 'endpoint'),
       transport: contactTransport(str(c, 'uri')),
     }));
@@ -203,6 +203,9 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
     });
   }
 }
+
+/** What a diagnosis reads of each registered contact. */
+const CONTACT_OPTIONS: ReadonlySet<string> = new Set(['endpoint', 'uri']);
 
 /** `transport=ws` in a contact URI (`sip:abc@1.2.3.4:5;transport=ws`). */
 function contactTransport(uri: string): string {

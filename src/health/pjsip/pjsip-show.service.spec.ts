@@ -7,9 +7,11 @@ function fakeAmi(names: string[], gone: Set<string> = new Set()) {
   const waiting: Array<() => void> = [];
   let inFlight = 0;
   let maxInFlight = 0;
+  const onlySeen = new Set<ReadonlySet<string> | undefined>();
   const pjsip = {
-    showList: () => Promise.resolve(names.map((objectName) => ({ objectName }))),
-    showEndpoint: (name: string): Promise<PjsipEndpointObjects | undefined> => {
+    endpoints: () => Promise.resolve(names.map((name) => ({ name }))),
+    showEndpoint: (name: string, only?: ReadonlySet<string>): Promise<PjsipEndpointObjects | undefined> => {
+      onlySeen.add(only);
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       return new Promise((resolve) =>
@@ -35,6 +37,7 @@ function fakeAmi(names: string[], gone: Set<string> = new Set()) {
     ami: { pjsip: () => pjsip } as unknown as AmiService,
     waiting,
     maxInFlight: () => maxInFlight,
+    onlySeen,
   };
 }
 
@@ -43,10 +46,11 @@ const flush = async (): Promise<void> => {
 };
 
 describe('PjsipShowService.allEndpointDetails', () => {
-  it(`reads ${DETAIL_CONCURRENCY} endpoints at a time, in list order, skipping one removed meanwhile`, async () => {
+  it(`reads ${DETAIL_CONCURRENCY} endpoints at a time, in list order, skipping one removed meanwhile, keeping the keys asked for`, async () => {
     const names = Array.from({ length: 30 }, (_, i) => String(7000 + i));
     const fake = fakeAmi(names, new Set(['7003']));
-    const all = new PjsipShowService(fake.ami).allEndpointDetails('pbx1');
+    const only = new Set(['objectName', 'context']);
+    const all = new PjsipShowService(fake.ami).allEndpointDetails('pbx1', only);
     await flush();
     // Pipelined, but bounded: never all 30 at once.
     expect(fake.waiting).toHaveLength(DETAIL_CONCURRENCY);
@@ -58,5 +62,7 @@ describe('PjsipShowService.allEndpointDetails', () => {
     const details = await all;
     expect(fake.maxInFlight()).toBe(DETAIL_CONCURRENCY);
     expect(details.map((d) => d.endpoint.objectName)).toEqual(names.filter((n) => n !== '7003'));
+    // The key filter reaches every read.
+    expect([...fake.onlySeen]).toEqual([only]);
   });
 });

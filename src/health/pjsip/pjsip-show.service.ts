@@ -54,14 +54,16 @@ export class PjsipShowService {
     return this.ami.pjsip(node).showList('endpoints');
   }
 
-  async endpoint(node: string, name: string): Promise<EndpointDetail> {
-    const detail = await this.ami.pjsip(node).showEndpoint(name);
+  /** With `only`, each object keeps just those (normalised) keys. */
+  async endpoint(node: string, name: string, only?: ReadonlySet<string>): Promise<EndpointDetail> {
+    const detail = await this.ami.pjsip(node).showEndpoint(name, only);
     if (!detail) throw new EndpointNotFoundError(node, name);
     return detail;
   }
 
-  aors(node: string): Promise<PjsipObject[]> {
-    return this.ami.pjsip(node).showList('aors');
+  /** With `only`, each AOR keeps just those (normalised) keys. */
+  aors(node: string, only?: ReadonlySet<string>): Promise<PjsipObject[]> {
+    return this.ami.pjsip(node).showList('aors', only);
   }
 
   /** Username, realm, auth type …; `Password`, `Md5Cred` and the like are dropped at parse time. */
@@ -69,9 +71,9 @@ export class PjsipShowService {
     return this.ami.pjsip(node).showList('auths');
   }
 
-  /** Dynamic (registered) contacts only. */
-  contacts(node: string): Promise<PjsipObject[]> {
-    return this.ami.pjsip(node).showList('contacts');
+  /** Dynamic (registered) contacts only; with `only`, each keeps just those (normalised) keys. */
+  contacts(node: string, only?: ReadonlySet<string>): Promise<PjsipObject[]> {
+    return this.ami.pjsip(node).showList('contacts', only);
   }
 
   registrationsInbound(node: string): Promise<PjsipObject[]> {
@@ -137,12 +139,12 @@ export class PjsipShowService {
    * `PJSIPShowEndpoint` of every endpoint, `DETAIL_CONCURRENCY` in flight on the node's one AMI session:
    * Asterisk answers a session's actions one after the other, so more in flight only hides the round
    * trips (10k endpoints: 2.9 s one at a time, 2.0 s with 8) while a Ping or a reload queued behind them
-   * waits for at most 8 answers.
+   * waits for at most 8 answers. With `only`, each object keeps just those keys.
    */
-  async allEndpointDetails(node: string): Promise<EndpointDetail[]> {
-    const names = (await this.endpoints(node)).map((ep) => str(ep, 'objectName'));
+  async allEndpointDetails(node: string, only?: ReadonlySet<string>): Promise<EndpointDetail[]> {
+    const names = (await this.ami.pjsip(node).endpoints()).map((ep) => ep.name);
     const details = await mapConcurrent(names, DETAIL_CONCURRENCY, (name) =>
-      this.endpoint(node, name).catch((err: unknown) => {
+      this.endpoint(node, name, only).catch((err: unknown) => {
         // Removed by a reload between the two actions.
         if (err instanceof EndpointNotFoundError) return undefined;
         throw err;
