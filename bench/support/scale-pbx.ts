@@ -278,15 +278,22 @@ export async function startScalePbx(endpoints: number): Promise<ScalePbx> {
   };
 }
 
+/** The `nodes:` entry (YAML) of the scale PBX as node `name`. */
+export function scaleNodeYaml(pbx: ScalePbx, name = 'scale'): string {
+  return [
+    `  - name: ${name}`,
+    `    ami: { host: 127.0.0.1, port: ${pbx.amiPort}, username: ${SCALE_AMI.user}, secret: ${SCALE_AMI.secret} }`,
+    `    ari: { url: "http://127.0.0.1:${pbx.httpPort}", username: ${SCALE_ARI.user}, password: ${SCALE_ARI.password} }`,
+  ].join('\n');
+}
+
 /** A pbxpulse config (YAML) watching the scale PBX as node `scale`. */
 export function scaleDaemonYaml(pbx: ScalePbx, httpPort: number, extra = ''): string {
   return [
     `http: { host: 127.0.0.1, port: ${httpPort} }`,
     'log: { level: warn }',
     'nodes:',
-    '  - name: scale',
-    `    ami: { host: 127.0.0.1, port: ${pbx.amiPort}, username: ${SCALE_AMI.user}, secret: ${SCALE_AMI.secret} }`,
-    `    ari: { url: "http://127.0.0.1:${pbx.httpPort}", username: ${SCALE_ARI.user}, password: ${SCALE_ARI.password} }`,
+    scaleNodeYaml(pbx),
     extra,
   ].join('\n');
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import {
+  lowerFirst,
   normaliseObject,
   parseConfiguredTransports,
   parseDialplanContexts,
@@ -186,6 +187,39 @@ describe('normaliseObject', () => {
   });
 });
 
+describe('normaliseObject with a key filter', () => {
+  it('keeps only the keys asked for (normalised names), and never a secret even if asked', () => {
+    const fields = {
+      Event: 'AuthDetail',
+      ObjectName: '1001-auth',
+      Username: '1001',
+      Password: 'pw-secret',
+      AuthType: 'userpass',
+      RtcpMux: 'yes',
+    };
+    expect(normaliseObject(fields, new Set(['objectName', 'username', 'rtcpMux', 'password']))).toEqual({
+      objectName: '1001-auth',
+      username: '1001',
+      rtcpMux: true,
+    });
+    // Without a filter, everything but the frame headers and secrets.
+    expect(normaliseObject(fields)).toEqual({
+      objectName: '1001-auth',
+      username: '1001',
+      authType: 'userpass',
+      rtcpMux: true,
+    });
+  });
+
+  it('names keys the same on every call (the names are cached)', () => {
+    for (let i = 0; i < 3; i++) {
+      expect(lowerFirst('URIParam')).toBe('uriParam');
+      expect(lowerFirst('CallID')).toBe('callId');
+      expect(lowerFirst('RtcpMux')).toBe('rtcpMux');
+    }
+  });
+});
+
 describe('GetConfig pjsip.conf', () => {
   it('keeps the transport sections (type, protocol, bind) and never reads other lines', () => {
     const got = parseConfiguredTransports({
@@ -207,5 +241,23 @@ describe('GetConfig pjsip.conf', () => {
       { name: 'transport-tls', protocol: 'tls', bind: '' },
     ]);
     expect(JSON.stringify(got)).not.toMatch(/secret/);
+  });
+
+  it('skips a template section: only the sections built from it are transports', () => {
+    // What Asterisk sends for `[tcp-base](!)` + `[transport-tcp](tcp-base)` with TEMPLATES=include
+    // (or an Asterisk that ignores Filter): the inherited lines are repeated under the section.
+    const got = parseConfiguredTransports({
+      Response: 'Success',
+      'Category-000000': 'tcp-base',
+      'IsTemplate-000000': '1',
+      'Line-000000-000000': 'type=transport',
+      'Line-000000-000001': 'protocol=tcp',
+      'Category-000001': 'transport-tcp',
+      'Templates-000001': 'tcp-base',
+      'Line-000001-000000': 'type=transport',
+      'Line-000001-000001': 'protocol=tcp',
+      'Line-000001-000002': 'bind=127.0.0.1:15070',
+    });
+    expect(got).toEqual([{ name: 'transport-tcp', protocol: 'tcp', bind: '127.0.0.1:15070' }]);
   });
 });

@@ -77,6 +77,19 @@ const STRING_KEYS = new Set([
  * of contact items whole: `AOR` → `aor`, `URI` → `uri`, `ID` → `id`, `CallID` → `callId`.
  */
 export function lowerFirst(key: string): string {
+  let out = KEY_NAMES.get(key);
+  if (out === undefined) {
+    out = lowerFirstUncached(key);
+    // Asterisk sends the same few hundred option names in every item: a 10k-endpoint read would run
+    // these regexes millions of times. The cap only guards against a stream of made-up header names.
+    if (KEY_NAMES.size < 5000) KEY_NAMES.set(key, out);
+  }
+  return out;
+}
+
+const KEY_NAMES = new Map<string, string>();
+
+function lowerFirstUncached(key: string): string {
   if (/^[A-Z0-9]+$/.test(key)) return key.toLowerCase();
   const k = key.replace(/([a-z0-9])ID$/, '$1Id');
   // A leading acronym before a word (`URIParam` → `uriParam`).
@@ -96,13 +109,18 @@ export function normaliseValue(key: string, raw: string): PjsipValue {
   return raw;
 }
 
-/** An AMI list item (EndpointDetail, AuthList, AorList …) as a normalised object without secrets. */
-export function normaliseObject(fields: Record<string, string>): PjsipObject {
+/**
+ * An AMI list item (EndpointDetail, AuthList, AorList …) as a normalised object without secrets; with
+ * `only`, just those (normalised) keys: a reader of 10k endpoints that needs 15 of their ~130 options
+ * neither converts nor keeps the others.
+ */
+export function normaliseObject(fields: Record<string, string>, only?: ReadonlySet<string>): PjsipObject {
   const out: PjsipObject = {};
-  for (const [k, raw] of Object.entries(fields)) {
+  for (const k in fields) {
     if (FRAME_KEYS.has(k) || SECRET_KEY.test(k)) continue;
     const key = lowerFirst(k);
-    out[key] = normaliseValue(key, raw);
+    if (only && !only.has(key)) continue;
+    out[key] = normaliseValue(key, fields[k]);
   }
   return out;
 }
@@ -194,7 +212,14 @@ export function parseTransports(lines: readonly string[]): TransportRow[] {
  */
 export function parseConfiguredTransports(fields: Record<string, string>): ConfiguredTransport[] {
   const cats = new Map<string, { name: string; opts: Map<string, string> }>();
+  const templates = new Set<string>();
   for (const [k, v] of Object.entries(fields)) {
+    // `[tmpl](!)` is no transport, only a base for others (which carry its lines as their own).
+    const t = /^IsTemplate-(\d+)$/.exec(k);
+    if (t) {
+      if (v.trim() === '1') templates.add(t[1]);
+      continue;
+    }
     const c = /^Category-(\d+)$/.exec(k);
     if (c) {
       const entry = cats.get(c[1]) ?? { name: v, opts: new Map<string, string>() };
@@ -213,8 +238,8 @@ export function parseConfiguredTransports(fields: Record<string, string>): Confi
     cats.set(l[1], entry);
   }
   const out: ConfiguredTransport[] = [];
-  for (const { name, opts } of cats.values()) {
-    if (opts.get('type') !== 'transport') continue;
+  for (const [id, { name, opts }] of cats) {
+    if (opts.get('type') !== 'transport' || templates.has(id)) continue;
     out.push({ name, protocol: (opts.get('protocol') ?? 'udp').toLowerCase(), bind: opts.get('bind') ?? '' });
   }
   return out;

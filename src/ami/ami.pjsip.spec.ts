@@ -73,4 +73,32 @@ describe('AmiPjsip: the "means empty" rule, coded once', () => {
       AmiActionError,
     );
   });
+
+  it('asks GetConfig for the transport sections only, and reads a refusal as unknown (null)', async () => {
+    const sent: Array<{ action: string; fields?: AmiActionFields }> = [];
+    const answer = msg({
+      Response: 'Success',
+      'Category-000000': 'transport-udp',
+      'Line-000000-000000': 'type=transport',
+      'Line-000000-000001': 'protocol=udp',
+      'Line-000000-000002': 'bind=127.0.0.1:15060',
+    });
+    const link: AmiActionLink = {
+      isUp: true,
+      action: (action, fields) => {
+        sent.push({ action, fields });
+        return Promise.resolve(answer);
+      },
+      listAction: () => Promise.reject(new Error('not used')),
+    };
+    await expect(new AmiPjsip('pbx1', link).configuredTransports()).resolves.toEqual([
+      { name: 'transport-udp', protocol: 'udp', bind: '127.0.0.1:15060' },
+    ]);
+    expect(sent).toEqual([
+      { action: 'GetConfig', fields: { Filename: 'pjsip.conf', Filter: '^type$=^transport$' } },
+    ]);
+    await expect(
+      new AmiPjsip('pbx1', erroring('Config file not found')).configuredTransports(),
+    ).resolves.toBeNull();
+  });
 });

@@ -1,4 +1,5 @@
 import { NotConnectedError } from '../common/errors';
+import { mapSliced } from '../common/slices';
 import type {
   AorRecord,
   AuthRecord,
@@ -61,6 +62,9 @@ const LIST_ACTIONS: Readonly<Record<PjsipListKind, string>> = {
   registrationsOutbound: 'PJSIPShowRegistrationsOutbound',
 };
 
+/** GetConfig `Filter` of the sections with `type=transport`: POSIX regexes, unanchored unless told. */
+export const TRANSPORT_SECTIONS = '^type$=^transport$';
+
 /**
  * Several PJSIP list actions answer `Response: Error` instead of an empty list: "No endpoints found",
  * "No AORs found", "No Contacts found", and "Unable to retrieve endpoint X" once X is gone. Those read as
@@ -112,13 +116,19 @@ export class AmiPjsip {
 
   // ------------------------------------------------------------------------ `pjsip show …`
 
-  /** A PJSIP list as normalised objects (secrets dropped). */
-  async showList(kind: PjsipListKind): Promise<PjsipObject[]> {
-    return (await this.listItems(LIST_ACTIONS[kind])).map((m) => normaliseObject(m.fields));
+  /**
+   * A PJSIP list as normalised objects (secrets dropped; with `only`, just those keys), normalised in
+   * slices: the AOR list of a 10k-endpoint node is ~200k values.
+   */
+  async showList(kind: PjsipListKind, only?: ReadonlySet<string>): Promise<PjsipObject[]> {
+    return mapSliced(await this.listItems(LIST_ACTIONS[kind]), (m) => normaliseObject(m.fields, only));
   }
 
-  /** `pjsip show endpoint <name>`; `undefined` when there is no such endpoint. */
-  async showEndpoint(name: string): Promise<PjsipEndpointObjects | undefined> {
+  /**
+   * `pjsip show endpoint <name>`; `undefined` when there is no such endpoint. With `only`, every object
+   * keeps just those keys (see `normaliseObject`).
+   */
+  async showEndpoint(name: string, only?: ReadonlySet<string>): Promise<PjsipEndpointObjects | undefined> {
     let items: readonly AmiMessage[];
     try {
       items = (
@@ -135,7 +145,7 @@ export class AmiPjsip {
       else throw err;
     }
     const by = (event: string): PjsipObject[] =>
-      items.filter((m) => m.fields.Event === event).map((m) => normaliseObject(m.fields));
+      items.filter((m) => m.fields.Event === event).map((m) => normaliseObject(m.fields, only));
     const endpoint = by('EndpointDetail')[0];
     if (!endpoint) return undefined;
     return {
@@ -161,11 +171,16 @@ export class AmiPjsip {
     return parseDialplanContexts(await this.command('dialplan show'));
   }
 
-  /** Transports of pjsip.conf as written (not as running); `null` when GetConfig fails (realtime, no file). */
+  /**
+   * Transports of pjsip.conf as written (not as running); `null` when GetConfig fails (realtime, no file).
+   * Asterisk filters the sections (`Filter: name_regex=value_regex`, matched against each variable,
+   * templates left out): the whole file of a 10k-endpoint node is one answer of several MB, over the
+   * frame limit, while its transports are a few hundred bytes.
+   */
   async configuredTransports(): Promise<ConfiguredTransport[] | null> {
     try {
       const msg = await this.run('GetConfig', () =>
-        this.link.action('GetConfig', { Filename: 'pjsip.conf' }),
+        this.link.action('GetConfig', { Filename: 'pjsip.conf', Filter: TRANSPORT_SECTIONS }),
       );
       return parseConfiguredTransports(msg.fields);
     } catch (err) {

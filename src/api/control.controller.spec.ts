@@ -76,7 +76,12 @@ async function startApp(auth: PbxpulseConfig['auth']) {
   let diagCalls = 0;
   const diagnostics = {
     refresh: jest.fn(() =>
-      Promise.resolve({ findings: diagnoses[Math.min(diagCalls++, 1)], computedAt: '' }),
+      Promise.resolve({
+        findings: diagnoses[Math.min(diagCalls++, 1)],
+        computedAt: '',
+        durationMs: 0,
+        endpoints: 0,
+      }),
     ),
   };
   const hub = { publish: jest.fn() };

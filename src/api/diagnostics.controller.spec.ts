@@ -5,7 +5,7 @@ import { DiagnosticsController } from './diagnostics.controller';
 
 describe('DiagnosticsController', () => {
   const nodes = { has: (n: string) => n === 'pbx1' } as unknown as NodeStateStore;
-  const result = { findings: [], computedAt: '2026-01-01T00:00:00.000Z' };
+  const result = { findings: [], computedAt: '2026-01-01T00:00:00.000Z', durationMs: 12, endpoints: 3 };
   const diagnostics = { get: jest.fn(() => Promise.resolve(result)) };
   const controller = new DiagnosticsController(nodes, diagnostics as unknown as DiagnosticsService);
 

@@ -576,6 +576,15 @@ export class DiagnosticsResponseDto implements DiagnosticsResult {
 
   @ApiProperty({ ...ISO_TIME, description: 'Time of the snapshot diagnosed' })
   computedAt!: string;
+
+  @ApiProperty({
+    type: 'integer',
+    description: 'How long the diagnosis took (reading the snapshot over AMI and computing the findings)',
+  })
+  durationMs!: number;
+
+  @ApiProperty({ type: 'integer', description: 'Endpoints diagnosed' })
+  endpoints!: number;
 }
 
 // ---------------------------------------------------------------- control

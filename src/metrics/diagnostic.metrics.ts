@@ -5,7 +5,7 @@ import { FINDING_CODES, FINDING_SEVERITY } from '../health/diagnostics/diagnose'
 import { METRICS_REGISTRY } from './metrics.registry';
 
 /**
- * Diagnosis metric (public contract), read at scrape time from the last cached diagnosis of each node.
+ * Diagnosis metrics (public contract), read at scrape time from the last cached diagnosis of each node.
  * Labels: node names from the config and the fixed code list (each code has one severity).
  */
 @Injectable()
@@ -25,6 +25,17 @@ export class DiagnosticMetrics {
             this.set({ node, code, severity: FINDING_SEVERITY[code] }, n);
           }
         }
+      },
+    });
+    /** Duration of the node's last diagnosis; absent until the first one. */
+    new Gauge({
+      name: 'pbxpulse_diagnostics_duration_seconds',
+      help: 'How long the last configuration diagnosis of the node took (AMI reads and findings).',
+      labelNames: ['node'],
+      registers: [registry],
+      collect(this: Gauge<'node'>) {
+        this.reset();
+        for (const { node, result } of diagnostics.cached()) this.set({ node }, result.durationMs / 1000);
       },
     });
   }

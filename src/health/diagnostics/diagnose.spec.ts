@@ -1,7 +1,15 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { normaliseObject, parseHttpStatus, parseTransports } from '../../ami/ami.pjsip-parse';
-import { type DiagnosisInput, FINDING_CODES, type FindingCode, diagnose } from './diagnose';
+import { runSliced } from '../../common/slices';
+import {
+  DIAGNOSED_OPTIONS,
+  type DiagnosisInput,
+  FINDING_CODES,
+  type FindingCode,
+  diagnose,
+  diagnoseSteps,
+} from './diagnose';
 
 const FIXTURES = path.join(__dirname, 'fixtures');
 const lines = (name: string): string[] => readFileSync(path.join(FIXTURES, name), 'utf8').split('\n');
@@ -131,6 +139,27 @@ describe('diagnose', () => {
     expect(hit!.evidence).toBeDefined();
     expect(['error', 'warning', 'info']).toContain(hit!.severity);
   });
+
+  it.each(Object.entries(CASES))(
+    '%s: the same on a snapshot trimmed to DIAGNOSED_OPTIONS (what the service reads)',
+    (_code, { mutate }) => {
+      const input = clean();
+      mutate(input);
+      const pick = (
+        o: Record<string, string | number | boolean>,
+      ): Record<string, string | number | boolean> =>
+        Object.fromEntries(Object.entries(o).filter(([k]) => DIAGNOSED_OPTIONS.has(k)));
+      const trimmed: DiagnosisInput = {
+        ...input,
+        endpoints: input.endpoints.map((e) => ({ endpoint: pick(e.endpoint), auths: e.auths.map(pick) })),
+        aors: input.aors.map(pick),
+      };
+      expect(Object.keys(trimmed.endpoints[0].endpoint).length).toBeLessThan(
+        Object.keys(input.endpoints[0].endpoint).length,
+      );
+      expect(diagnose(trimmed)).toEqual(diagnose(input));
+    },
+  );
 
   it('names the seed-000 breakage with the rename as remedy', () => {
     const input = clean();
@@ -268,6 +297,52 @@ describe('diagnose', () => {
       const f = diagnose(input);
       expect(f.map((x) => x.code)).toEqual(['TLS_CERT_INVALID']);
       expect(f[0].evidence).toMatchObject({ dnsNames: ['pbx.example.com'] });
+    });
+  });
+
+  describe('in steps, for a node with thousands of endpoints', () => {
+    /** `clean()` with `n` copies of 1001 (1001-0 …), every other one with a misnamed AOR. */
+    function big(n: number): DiagnosisInput {
+      const input = clean();
+      const [one] = input.endpoints;
+      const [aor] = input.aors;
+      input.endpoints = [];
+      input.aors = [];
+      for (let i = 0; i < n; i++) {
+        const name = `1001-${i}`;
+        const aorName = i % 2 ? `${name}-aor` : name;
+        input.endpoints.push({
+          endpoint: { ...one.endpoint, objectName: name, aors: aorName },
+          auths: one.auths.map((a) => ({ ...a, username: name })),
+        });
+        input.aors.push({ ...aor, objectName: aorName });
+      }
+      return input;
+    }
+
+    it('yields once per endpoint and per AOR, so a caller can pause between them', () => {
+      const steps = diagnoseSteps(big(50));
+      let yields = 0;
+      while (!steps.next().done) yields++;
+      expect(yields).toBe(100);
+    });
+
+    it('answers the same findings whether run straight through or in slices', async () => {
+      const input = big(2000);
+      let pauses = 0;
+      let t = 0;
+      const sliced = await runSliced(diagnoseSteps(input), {
+        sliceMs: 10,
+        now: () => t++,
+        pause: () => {
+          pauses++;
+          return Promise.resolve();
+        },
+      });
+      expect(pauses).toBeGreaterThan(100);
+      const straight = diagnose(input);
+      expect(straight.filter((f) => f.code === 'AOR_NAME_MISMATCH')).toHaveLength(1000);
+      expect(sliced).toEqual(straight);
     });
   });
 });

@@ -62,6 +62,35 @@ export interface EndpointSnapshot {
   auths: PjsipObject[];
 }
 
+/**
+ * The options `diagnose` reads of endpoints, their auths and AORs: a snapshot keeps only these (the full
+ * details of a 10k-endpoint node are ~1.5M values, mostly garbage to the collector). A check that reads
+ * another option must add it here; the spec diagnoses every case on full and on trimmed snapshots.
+ */
+export const DIAGNOSED_OPTIONS: ReadonlySet<string> = new Set([
+  'objectName',
+  // endpoint
+  'transport',
+  'webrtc',
+  'aors',
+  'identifyBy',
+  'context',
+  'allow',
+  'mediaEncryption',
+  'rtcpMux',
+  'iceSupport',
+  'useAvpf',
+  'dtlsCertFile',
+  'dtlsAutoGenerateCert',
+  'directMedia',
+  'rtpTimeout',
+  // auth
+  'username',
+  // AOR
+  'maxContacts',
+  'removeExisting',
+]);
+
 export interface ModuleSnapshot {
   module: string;
   running: boolean;
@@ -107,9 +136,26 @@ export interface DiagnoseOptions {
 const DEFAULTS: DiagnoseOptions = { shortRtpTimeoutSec: 15, certExpiringDays: 14 };
 const WS_PROTOCOLS = new Set(['ws', 'wss']);
 const DEFAULT_PORT: Record<string, number> = { udp: 5060, tcp: 5060, tls: 5061 };
+/** `localeCompare`'s order, without building a collator per call (thousands of findings on a big node). */
+const BY_LOCALE = new Intl.Collator();
 
 /** Every finding of one node's snapshot, sorted by severity, code and object. Pure. */
 export function diagnose(input: DiagnosisInput, options: Partial<DiagnoseOptions> = {}): Finding[] {
+  const steps = diagnoseSteps(input, options);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * `diagnose` one object at a time: it yields after each endpoint and each AOR, so a caller can give the
+ * event loop its turn on a node with 10k endpoints (`runSliced`); the answer is the same. Pure.
+ */
+export function* diagnoseSteps(
+  input: DiagnosisInput,
+  options: Partial<DiagnoseOptions> = {},
+): Generator<void, Finding[], void> {
   const opts = { ...DEFAULTS, ...options };
   const findings: Finding[] = [];
   const add = (code: FindingCode, f: Omit<Finding, 'code' | 'severity'>): void => {
@@ -117,6 +163,7 @@ export function diagnose(input: DiagnosisInput, options: Partial<DiagnoseOptions
   };
   const transportByName = new Map(input.transports.map((t) => [t.name, t]));
   const aorByName = new Map(input.aors.map((a) => [str(a, 'objectName'), a]));
+  const contexts = input.contexts && new Set(input.contexts);
   const moduleRunning = (m: string): boolean | undefined =>
     input.modules.find((x) => x.module === m)?.running;
   const wsContactEndpoints = new Set(
@@ -125,6 +172,7 @@ export function diagnose(input: DiagnosisInput, options: Partial<DiagnoseOptions
 
   const webrtcEndpoints: string[] = [];
   for (const { endpoint: ep, auths } of input.endpoints) {
+    yield;
     const name = str(ep, 'objectName');
     const object = { type: 'endpoint' as const, name };
     const transportName = str(ep, 'transport');
@@ -199,7 +247,7 @@ export function diagnose(input: DiagnosisInput, options: Partial<DiagnoseOptions
     }
 
     const context = str(ep, 'context');
-    if (input.contexts && context && !input.contexts.includes(context)) {
+    if (contexts && context && !contexts.has(context)) {
       add('CONTEXT_MISSING', {
         object,
         message: `endpoint '${name}' sends calls to context '${context}', which does not exist in the dialplan`,
@@ -310,6 +358,7 @@ export function diagnose(input: DiagnosisInput, options: Partial<DiagnoseOptions
   }
 
   for (const aor of input.aors) {
+    yield;
     if (aor.maxContacts === 1 && aor.removeExisting !== true) {
       const name = str(aor, 'objectName');
       add('MAX_CONTACTS_WITHOUT_REMOVE_EXISTING', {
@@ -374,8 +423,8 @@ export function diagnose(input: DiagnosisInput, options: Partial<DiagnoseOptions
   return findings.sort(
     (a, b) =>
       rank[a.severity] - rank[b.severity] ||
-      a.code.localeCompare(b.code) ||
-      a.object.name.localeCompare(b.object.name),
+      BY_LOCALE.compare(a.code, b.code) ||
+      BY_LOCALE.compare(a.object.name, b.object.name),
   );
 }
 

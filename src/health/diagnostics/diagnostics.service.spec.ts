@@ -97,6 +97,43 @@ describe('DiagnosticsService', () => {
     svc.onModuleDestroy();
   });
 
+  it('reports how long the diagnosis took and how many endpoints it read', async () => {
+    jest.useFakeTimers();
+    try {
+      const pjsip = fakePjsip();
+      const details = pjsip.service.allEndpointDetails.bind(pjsip.service);
+      // Reading the endpoints takes 1.5 s of (fake) time.
+      pjsip.service.allEndpointDetails = (node: string) =>
+        new Promise<void>((resolve) => setTimeout(resolve, 1500)).then(() => details(node));
+      const svc = new DiagnosticsService(config, pjsip.service, new EventBus());
+      const pending = svc.refresh('pbx1');
+      await jest.advanceTimersByTimeAsync(1500);
+      const result = await pending;
+      expect(result.durationMs).toBe(1500);
+      expect(result.endpoints).toBe(1);
+      svc.onModuleDestroy();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('raises an alert per finding and clears the ones a recomputation no longer finds', async () => {
+    const pjsip = fakePjsip();
+    const raised: string[] = [];
+    const cleared: string[] = [];
+    const alerts = {
+      upsert: (a: { id: string }) => raised.push(a.id),
+      clear: (id: string) => cleared.push(id),
+    };
+    const svc = new DiagnosticsService(config, pjsip.service, new EventBus(), alerts as never);
+    await svc.refresh('pbx1');
+    expect(raised).toEqual(['diagnostic:pbx1:AOR_NAME_MISMATCH:endpoint:1002']);
+    pjsip.service.allEndpointDetails = () => Promise.resolve([]);
+    await svc.refresh('pbx1');
+    expect(cleared).toEqual(['diagnostic:pbx1:AOR_NAME_MISMATCH:endpoint:1002']);
+    svc.onModuleDestroy();
+  });
+
   it('rejects an unknown node', async () => {
     const svc = new DiagnosticsService(config, fakePjsip().service, new EventBus());
     await expect(svc.get('nope')).rejects.toThrow("unknown node 'nope'");

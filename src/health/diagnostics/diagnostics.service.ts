@@ -13,13 +13,18 @@ import { AlertsService } from '../../detectors/alerts.service';
 import { EventBus } from '../../events/event-bus';
 import { PjsipShowService } from '../pjsip/pjsip-show.service';
 import { str } from '../../common/pbx.records';
-import { type DiagnosisInput, type Finding, diagnose } from './diagnose';
+import { runSliced, forEachSliced } from '../../common/slices';
+import { DIAGNOSED_OPTIONS, type DiagnosisInput, type Finding, diagnoseSteps } from './diagnose';
 import { probeTlsCertificate } from './tls-probe';
 
 export interface DiagnosticsResult {
   findings: Finding[];
   /** ISO time of the snapshot. */
   computedAt: string;
+  /** How long the diagnosis took: reading the snapshot over AMI and computing the findings. */
+  durationMs: number;
+  /** Endpoints diagnosed (each read with `PJSIPShowEndpoint`). */
+  endpoints: number;
 }
 
 /** Recompute period, besides every AMI resync and module reload. */
@@ -99,12 +104,14 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
       return next;
     }
     const p = this.compute(node)
-      .then((result) => {
+      .then(async (result) => {
         this.cache.set(node, result);
-        this.streamAsAlerts(node, result);
+        await this.streamAsAlerts(node, result);
         if (this.lastError.delete(node)) this.logger.log(`${node}: diagnostics recomputed again`);
         const errors = result.findings.filter((f) => f.severity === 'error').length;
-        this.logger.debug(`${node}: ${result.findings.length} findings (${errors} errors)`);
+        this.logger.debug(
+          `${node}: ${result.findings.length} findings (${errors} errors) on ${result.endpoints} endpoints in ${result.durationMs} ms`,
+        );
         return result;
       })
       .finally(() => this.inFlight.delete(node));
@@ -115,17 +122,18 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
   /**
    * Error and warning findings are also alerts (`type: diagnostic`), so `/api/v1/alerts` and the `/ws`
    * stream carry them: raised when a finding appears, cleared (`resolved`) when a recomputation no
-   * longer finds it.
+   * longer finds it. In slices: a node with thousands of broken endpoints raises thousands of alerts.
    */
-  private streamAsAlerts(node: string, result: DiagnosticsResult): void {
-    if (!this.alerts) return;
+  private async streamAsAlerts(node: string, result: DiagnosticsResult): Promise<void> {
+    const alerts = this.alerts;
+    if (!alerts) return;
     const now = new Date().toISOString();
     const current = new Set<string>();
-    for (const f of result.findings) {
-      if (f.severity === 'info') continue;
+    await forEachSliced(result.findings, (f) => {
+      if (f.severity === 'info') return;
       const id = `diagnostic:${node}:${f.code}:${f.object.type}:${f.object.name}`;
       current.add(id);
-      this.alerts.upsert({
+      alerts.upsert({
         id,
         type: 'diagnostic',
         node,
@@ -137,21 +145,22 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
         remedy: f.remedy,
         details: { code: f.code, severity: f.severity, object: f.object, evidence: f.evidence },
       });
-    }
-    for (const id of this.raised.get(node) ?? []) if (!current.has(id)) this.alerts.clear(id, 'resolved');
+    });
+    const gone = [...(this.raised.get(node) ?? [])].filter((id) => !current.has(id));
     this.raised.set(node, current);
+    await forEachSliced(gone, (id) => alerts.clear(id, 'resolved'));
   }
 
   /** Gathers the snapshot over AMI; exported for tests. */
   async snapshot(node: string): Promise<DiagnosisInput> {
-    const details = await this.pjsip.allEndpointDetails(node);
-    const aors = await this.pjsip.aors(node);
+    const details = await this.pjsip.allEndpointDetails(node, DIAGNOSED_OPTIONS);
+    const aors = await this.pjsip.aors(node, DIAGNOSED_OPTIONS);
     const transports = await this.pjsip.transports(node);
     const modules = await this.pjsip.modules(node, details);
     const http = await this.pjsip.http(node);
     const contexts = await this.pjsip.contexts(node).catch(() => null);
     const configuredTransports = await this.pjsip.configuredTransports(node);
-    const contacts = (await this.pjsip.contacts(node)).map((c) => ({
+    const contacts = (await this.pjsip.contacts(node, CONTACT_OPTIONS)).map((c) => ({
       endpoint: str(c, 'endpoint'),
       transport: contactTransport(str(c, 'uri')),
     }));
@@ -175,8 +184,15 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private async compute(node: string): Promise<DiagnosticsResult> {
+    const started = performance.now();
     const input = await this.snapshot(node);
-    return { findings: diagnose(input), computedAt: new Date(input.now).toISOString() };
+    const findings = await runSliced(diagnoseSteps(input));
+    return {
+      findings,
+      computedAt: new Date(input.now).toISOString(),
+      durationMs: Math.round(performance.now() - started),
+      endpoints: input.endpoints.length,
+    };
   }
 
   private refreshInBackground(node: string): void {
@@ -187,6 +203,9 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
     });
   }
 }
+
+/** What a diagnosis reads of each registered contact. */
+const CONTACT_OPTIONS: ReadonlySet<string> = new Set(['endpoint', 'uri']);
 
 /** `transport=ws` in a contact URI (`sip:abc@1.2.3.4:5;transport=ws`). */
 function contactTransport(uri: string): string {
