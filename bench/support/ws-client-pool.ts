@@ -25,6 +25,7 @@ export const now = (): number => performance.timeOrigin + performance.now();
 type Command =
   | { cmd: 'connect'; url: string; count: number; capture: boolean; concurrency: number }
   | { cmd: 'record' }
+  | { cmd: 'progress' }
   | { cmd: 'stop' }
   | { cmd: 'measure'; tables: Record<string, Array<[number, number]>> }
   | { cmd: 'close' };
@@ -62,6 +63,7 @@ export interface LatencyHist {
 type Reply =
   | { ev: 'connected'; ok: number; failed: number; errors: string[]; ms: number }
   | { ev: 'recording'; base: number }
+  | { ev: 'progress'; min: number; max: number }
   | { ev: 'stopped'; clients: ClientSummary[]; captured?: Captured }
   | { ev: 'measured'; hists: Record<string, LatencyHist> }
   | { ev: 'closed' };
@@ -227,6 +229,11 @@ function childMain(): void {
           send({ ev: 'recording', base });
           return;
         }
+        case 'progress': {
+          const open = clients.filter((c) => !c.summary.dropped).map((c) => c.lastSeq);
+          send({ ev: 'progress', min: Math.min(...open), max: Math.max(...open) });
+          return;
+        }
         case 'stop': {
           recording = false;
           const cap = clients.find((c) => c.capture);
@@ -286,6 +293,11 @@ export interface ClientPool {
     capture: boolean,
   ): Promise<{ ok: number; failed: number; errors: string[]; ms: number }>;
   record(): Promise<void>;
+  /**
+   * Waits until every connected client holds the same newest seq and no new one came for `quietMs`, at
+   * most `maxMs`; resolves with the ms it took.
+   */
+  settle(quietMs: number, maxMs: number): Promise<number>;
   stop(): Promise<{ clients: ClientSummary[]; captured?: Captured }>;
   measure(tables: Record<string, Array<[number, number]>>): Promise<Record<string, LatencyHist>>;
   /** Closes every client (the children stay, for the next phase). */
@@ -344,6 +356,22 @@ export function startClientPool(procs: number): ClientPool {
     },
     async record() {
       await all({ cmd: 'record' }, 'recording');
+    },
+    async settle(quietMs, maxMs) {
+      const start = Date.now();
+      let last = -1;
+      let lastChange = Date.now();
+      while (Date.now() - start < maxMs) {
+        const r = await all({ cmd: 'progress' }, 'progress');
+        const min = Math.min(...r.map((x) => x.min));
+        const max = Math.max(...r.map((x) => x.max));
+        if (max !== last) {
+          last = max;
+          lastChange = Date.now();
+        } else if (min === max && Date.now() - lastChange >= quietMs) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      return Date.now() - start;
     },
     async stop() {
       const r = await all({ cmd: 'stop' }, 'stopped');
