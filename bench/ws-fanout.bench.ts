@@ -12,8 +12,8 @@
  * `pbxpulse_ami_events_total`.
  *
  * Phase 2, bare: a bare `ws` server (bench/support/bare-ws-server.ts, its own process) greets with the
- * captured hello and snapshot and broadcasts the captured deltas with their original spacing to the
- * same number of clients of the same harness, while the same storm runs again against the PBX (the daemon
+ * captured hello and snapshot and broadcasts the captured deltas with their original spacing (the
+ * daemon's publish times, the deltas' `ts`) to the same number of clients of the same harness, while the same storm runs again against the PBX (the daemon
  * watching it with no /ws client), so the machine carries the same load. Latency = the frame's scheduled
  * send time → arrival at each client.
  *
@@ -184,6 +184,25 @@ async function amiEventsTotal(daemon: DaemonProcess): Promise<number> {
   return sum;
 }
 
+async function waitForEndpoints(
+  daemon: DaemonProcess,
+  n: number,
+): Promise<{ endpoints: number; ms: number }> {
+  const t0 = now();
+  let endpoints = 0;
+  while (now() - t0 < DRAIN_MAX_S * 1000) {
+    const res = await fetch(`${daemon.url}/api/v1/nodes/scale/endpoints`, {
+      headers: { authorization: `Bearer ${VIEWER_TOKEN}` },
+      signal: AbortSignal.timeout(30_000),
+    }).catch(() => null);
+    if (res?.status === 200) endpoints = ((await res.json()) as { endpoints: unknown[] }).endpoints.length;
+    else await res?.body?.cancel();
+    if (endpoints >= n) break;
+    await sleep(1000);
+  }
+  return { endpoints, ms: now() - t0 };
+}
+
 /** CPU seconds of some processes between start and stop (a process that exits keeps its last reading). */
 function cpuOf(pids: () => number[]): { stop: () => number } {
   const base = new Map<number, number>();
@@ -300,6 +319,11 @@ async function main(): Promise<void> {
       pbx.names.map((n) => [n, `pw${n}`, '3600']),
     );
 
+    // The daemon answers ready before its first resync has listed 10k endpoints; a storm on top of that
+    // would measure the resync. The viewers connect once the state is whole, so each snapshot is full-size.
+    const resynced = await waitForEndpoints(daemon, N);
+    console.log(`daemon state: ${fmt(resynced.endpoints)} endpoints after ${fmt(resynced.ms / 1000, 1)} s`);
+
     // ---- phase 1: pbxpulse
     const wsUrl = `${daemon.url.replace('http', 'ws')}/ws?token=${VIEWER_TOKEN}`;
     const daemonCpuConnect = cpuOf(() => [daemon!.pid]);
@@ -352,7 +376,14 @@ async function main(): Promise<void> {
     await pool.closeClients();
 
     // ---- phase 2: bare ws broadcast of the same frames, same spacing
-    const frames = p1.captured.frames;
+    // The schedule is when the daemon published each delta (its `ts`), not when the capturing client got
+    // it: a daemon that falls behind must not hand the baseline an easier, stretched-out load. Deltas of
+    // one ms keep their order (`ts` has whole ms; a delta without one keeps its arrival).
+    const frames = p1.captured.frames.map(([t, text]): [number, string] => {
+      const ts = (JSON.parse(text) as DeltaLike).ts;
+      return [ts ? Date.parse(ts) : t, text];
+    });
+    for (let i = 1; i < frames.length; i++) frames[i][0] = Math.max(frames[i][0], frames[i - 1][0]);
     const firstAt = frames[0]?.[0] ?? 0;
     const playFile = path.join(dir, 'bare-frames.json');
     fs.writeFileSync(playFile, JSON.stringify(frames.map(([t, text]) => [t - firstAt, text])));
@@ -392,7 +423,11 @@ async function main(): Promise<void> {
     const rows: [string, string][] = [
       ['endpoints / clients', `${fmt(N)} / ${fmt(CLIENTS)} in ${PROCS} client processes`],
       ['REGISTER storm (pbxpulse phase)', sippLine(regResult)],
-      ['AMI events to the daemon', `${fmt(events)} in ${fmt(stormS, 1)} s = ${fmt(events / stormS)}/s`],
+      [
+        'AMI events to the daemon',
+        `${fmt(events)} = ${fmt(events / regResult.generationS)}/s over SIPp's ${fmt(regResult.generationS, 1)} s of sending (${fmt(events / stormS)}/s over the ${fmt(stormS, 1)} s until it ended)`,
+      ],
+      ['snapshot per client', `${fmt(p1.captured.snapshot.length / 1024)} KiB`],
       [
         'daemon backlog after the storm',
         `/metrics answered ${fmt(drainS, 1)} s after SIPp ended; clients caught up (2 s quiet) ${fmt(settle1 / 1000, 1)} s after that (bare: ${fmt(settle2 / 1000, 1)} s after its last frame and the storm)`,

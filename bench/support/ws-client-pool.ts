@@ -63,7 +63,7 @@ export interface LatencyHist {
 type Reply =
   | { ev: 'connected'; ok: number; failed: number; errors: string[]; ms: number }
   | { ev: 'recording'; base: number }
-  | { ev: 'progress'; min: number; max: number }
+  | { ev: 'progress'; open: number; min: number; max: number }
   | { ev: 'stopped'; clients: ClientSummary[]; captured?: Captured }
   | { ev: 'measured'; hists: Record<string, LatencyHist> }
   | { ev: 'closed' };
@@ -230,8 +230,9 @@ function childMain(): void {
           return;
         }
         case 'progress': {
+          // Dropped clients have nothing more to wait for; with none open, there is nothing to wait for.
           const open = clients.filter((c) => !c.summary.dropped).map((c) => c.lastSeq);
-          send({ ev: 'progress', min: Math.min(...open), max: Math.max(...open) });
+          send({ ev: 'progress', open: open.length, min: Math.min(...open), max: Math.max(...open) });
           return;
         }
         case 'stop': {
@@ -362,7 +363,8 @@ export function startClientPool(procs: number): ClientPool {
       let last = -1;
       let lastChange = Date.now();
       while (Date.now() - start < maxMs) {
-        const r = await all({ cmd: 'progress' }, 'progress');
+        const r = (await all({ cmd: 'progress' }, 'progress')).filter((x) => x.open > 0);
+        if (r.length === 0) break;
         const min = Math.min(...r.map((x) => x.min));
         const max = Math.max(...r.map((x) => x.max));
         if (max !== last) {

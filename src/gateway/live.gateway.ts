@@ -41,6 +41,9 @@ interface Client {
   topics?: ReadonlySet<Topic>;
 }
 
+/** How long a snapshot may be reused for clients connecting while no delta was published. */
+const SNAPSHOT_REUSE_MS = 1000;
+
 /** Why a client was dropped: the `reason` label of `pbxpulse_gateway_clients_dropped_total`. */
 export type DropReason = 'slow' | 'heartbeat';
 
@@ -63,6 +66,8 @@ export class LiveGateway
   readonly dropped: Record<DropReason, number> = { slow: 0, heartbeat: 0 };
   private unlisten?: () => void;
   private heartbeat?: NodeJS.Timeout;
+  /** The snapshot last sent, per filter: see `sendSnapshot`. */
+  private snapshots?: { seq: number; at: number; snap?: Snapshot; byFilter: Map<string, Buffer> };
   /** Clients whose socket is corked until the end of this turn. */
   private readonly corkedClients: Client[] = [];
 
@@ -167,19 +172,11 @@ export class LiveGateway
     // Serialised and UTF-8 encoded once for everyone: handed a string, ws measures and encodes it again
     // for every client.
     const bytes = Buffer.from(JSON.stringify(delta));
-    // A resync replaced the node's state: everyone gets a fresh snapshot right after it, assembled once
-    // and serialised once per distinct filter, not once per client (a thousand viewers of a large PBX
-    // would each cost a full snapshot and its JSON.stringify, the event loop blocked throughout).
-    const snapshots = delta.type === 'state.resynced' ? new Map<string, Buffer>() : undefined;
-    const snap = snapshots ? this.hub.snapshot() : undefined;
     for (const client of this.clients) {
       this.sendDelta(client, delta, bytes);
-      if (snapshots && snap) {
-        const key = filterKey(client);
-        let text = snapshots.get(key);
-        if (!text) snapshots.set(key, (text = Buffer.from(JSON.stringify(filtered(client, snap)))));
-        this.send(client, text, 'bulk');
-      }
+      // A resync replaced the node's state: everyone gets a fresh snapshot right after it (assembled
+      // once for all of them: the seq just moved).
+      if (delta.type === 'state.resynced') this.sendSnapshot(client);
     }
   }
 
@@ -190,8 +187,28 @@ export class LiveGateway
     this.send(client, data, mode);
   }
 
+  /**
+   * The snapshot is as big as the state (megabytes for a 10k-endpoint PBX): assembled and serialised
+   * for each client, a thousand viewers reconnecting, or a resync in front of them, would block the
+   * event loop for a minute, and AMI with it. So it is built once per filter and reused while no delta
+   * was published since and it is under `SNAPSHOT_REUSE_MS` old: to a client it is then the same as
+   * having connected a moment earlier.
+   */
   private sendSnapshot(client: Client): void {
-    this.send(client, JSON.stringify(filtered(client, this.hub.snapshot())), 'bulk');
+    const seq = this.hub.currentSeq;
+    const now = Date.now();
+    let cache = this.snapshots;
+    if (!cache || cache.seq !== seq || now - cache.at >= SNAPSHOT_REUSE_MS) {
+      cache = this.snapshots = { seq, at: now, byFilter: new Map<string, Buffer>() };
+    }
+    const key = filterKey(client);
+    let bytes = cache.byFilter.get(key);
+    if (!bytes) {
+      cache.snap ??= this.hub.snapshot();
+      bytes = Buffer.from(JSON.stringify(filtered(client, cache.snap)));
+      cache.byFilter.set(key, bytes);
+    }
+    this.send(client, bytes, 'bulk');
   }
 
   /**

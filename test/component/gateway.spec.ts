@@ -306,6 +306,32 @@ describe('WebSocket gateway /ws', () => {
     for (const c of onlyB) expect(after(c)[1].nodes.map((n: { name: string }) => n.name)).toEqual(['b']);
   });
 
+  it('clients connecting with no delta in between share one snapshot; after a delta or a second, a fresh one', async () => {
+    ctx = await startApp();
+    const reads = jest.fn(() => []);
+    ctx.hub.contribute('alerts', reads);
+    // The gateway's clock only (expectEventually reads it too, and still ends once its condition holds).
+    let clock = Date.now();
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => clock);
+    const snapshotOf = async (c: TestClient) => {
+      await expectEventually(() => expect(c.messages[1]?.type).toBe('snapshot'));
+      return c.messages[1];
+    };
+    try {
+      const herd = Array.from({ length: 4 }, () => client());
+      for (const c of herd) expect((await snapshotOf(c)).seq).toBe(ctx.hub.currentSeq);
+      expect(reads).toHaveBeenCalledTimes(1);
+      ctx.hub.publish('alert.raised', 'a', opaque({}));
+      expect((await snapshotOf(client())).seq).toBe(ctx.hub.currentSeq);
+      expect(reads).toHaveBeenCalledTimes(2);
+      clock += 1000;
+      await snapshotOf(client());
+      expect(reads).toHaveBeenCalledTimes(3);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('a burst of deltas published in one turn leaves in one socket write per client', async () => {
     ctx = await startApp();
     // The server side of each /ws connection, and how often Node hands it data to write (a system call each).
