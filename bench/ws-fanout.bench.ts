@@ -396,10 +396,13 @@ async function main(): Promise<void> {
     await pool.record();
     const bareCpu = cpuOf(() => [bare.pid]);
     const clientCpu2 = cpuOf(() => pool.pids);
+    // The same storm again, the daemon watching it with no /ws client: its AMI rate without the fan-out.
+    const eventsIdle0 = await amiEventsTotal(daemon);
     const load = BARE_LOAD ? storm(pbx, dir, csv) : Promise.resolve(undefined);
     const { startAt, done } = await bare.play(playFile, 500);
     const played = await done;
-    await load;
+    const loadResult = await load;
+    const eventsIdle = (await amiEventsTotal(daemon)) - eventsIdle0;
     const settle2 = await pool.settle(2000, DRAIN_MAX_S * 1000);
     const bareCpuS = bareCpu.stop();
     const clientsCpu2 = clientCpu2.stop();
@@ -426,6 +429,12 @@ async function main(): Promise<void> {
       [
         'AMI events to the daemon',
         `${fmt(events)} = ${fmt(events / regResult.generationS)}/s over SIPp's ${fmt(regResult.generationS, 1)} s of sending (${fmt(events / stormS)}/s over the ${fmt(stormS, 1)} s until it ended)`,
+      ],
+      [
+        'same storm, daemon with no /ws client',
+        loadResult
+          ? `${sippLine(loadResult)}; ${fmt(eventsIdle)} AMI events = ${fmt(eventsIdle / loadResult.generationS)}/s`
+          : 'not run (BENCH_BARE_LOAD=0)',
       ],
       ['snapshot per client', `${fmt(p1.captured.snapshot.length / 1024)} KiB`],
       [
