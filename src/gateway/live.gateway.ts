@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { type OnGatewayConnection, WebSocketGateway } from '@nestjs/websockets';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { roleOf, tokenFrom } from '../common/token-auth';
 import { PBXPULSE_CONFIG } from '../config/config.module';
@@ -26,6 +27,10 @@ import {
 
 interface Client {
   ws: WebSocket;
+  /** The TCP socket under `ws`, corked for the rest of a turn once something is written to it. */
+  socket: Socket;
+  /** Budgeted bytes written this turn (held back by the cork, so not a sign of a slow reader). */
+  corked: number;
   alive: boolean;
   /**
    * Unsent bytes that don't count against `gateway.maxBufferedBytes`: what is left of snapshots and
@@ -35,6 +40,9 @@ interface Client {
   nodes?: ReadonlySet<string>;
   topics?: ReadonlySet<Topic>;
 }
+
+/** How long a snapshot may be reused for clients connecting while no delta was published. */
+const SNAPSHOT_REUSE_MS = 1000;
 
 /** Why a client was dropped: the `reason` label of `pbxpulse_gateway_clients_dropped_total`. */
 export type DropReason = 'slow' | 'heartbeat';
@@ -58,6 +66,10 @@ export class LiveGateway
   readonly dropped: Record<DropReason, number> = { slow: 0, heartbeat: 0 };
   private unlisten?: () => void;
   private heartbeat?: NodeJS.Timeout;
+  /** The snapshot last sent, per filter: see `sendSnapshot`. */
+  private snapshots?: { seq: number; at: number; snap?: Snapshot; byFilter: Map<string, Buffer> };
+  /** Clients whose socket is corked until the end of this turn. */
+  private readonly corkedClients: Client[] = [];
 
   constructor(
     @Inject(PBXPULSE_CONFIG) private readonly config: PbxpulseConfig,
@@ -93,7 +105,7 @@ export class LiveGateway
         return;
       }
     }
-    const client: Client = { ws, alive: true, exempt: 0 };
+    const client: Client = { ws, socket: req.socket, corked: 0, alive: true, exempt: 0 };
     this.clients.add(client);
     ws.on('close', () => this.clients.delete(client));
     ws.on('pong', () => (client.alive = true));
@@ -157,34 +169,46 @@ export class LiveGateway
   }
 
   private fanout(delta: Delta): void {
-    const text = JSON.stringify(delta);
+    // Serialised and UTF-8 encoded once for everyone: handed a string, ws measures and encodes it again
+    // for every client.
+    const bytes = Buffer.from(JSON.stringify(delta));
     for (const client of this.clients) {
-      this.sendDelta(client, delta, text);
-      // A resync replaced the node's state: everyone gets a fresh snapshot right after it.
+      this.sendDelta(client, delta, bytes);
+      // A resync replaced the node's state: everyone gets a fresh snapshot right after it (assembled
+      // once for all of them: the seq just moved).
       if (delta.type === 'state.resynced') this.sendSnapshot(client);
     }
   }
 
-  private sendDelta(client: Client, delta: Delta, text: string, mode: SendMode = 'budgeted'): void {
+  private sendDelta(client: Client, delta: Delta, data: string | Buffer, mode: SendMode = 'budgeted'): void {
     if (client.nodes && !client.nodes.has(delta.node)) return;
     const topic = DELTA_TOPIC[delta.type];
     if (client.topics && topic !== 'system' && !client.topics.has(topic)) return;
-    this.send(client, text, mode);
+    this.send(client, data, mode);
   }
 
+  /**
+   * The snapshot is as big as the state (megabytes for a 10k-endpoint PBX): assembled and serialised
+   * for each client, a thousand viewers reconnecting, or a resync in front of them, would block the
+   * event loop for a minute, and AMI with it. So it is built once per filter and reused while no delta
+   * was published since and it is under `SNAPSHOT_REUSE_MS` old: to a client it is then the same as
+   * having connected a moment earlier.
+   */
   private sendSnapshot(client: Client): void {
-    const snap = this.hub.snapshot();
-    const byNode = <I extends { node: string }>(items: I[]) =>
-      client.nodes ? items.filter((i) => client.nodes!.has(i.node)) : items;
-    const want = (t: Topic) => !client.topics || client.topics.has(t);
-    const filtered: Snapshot = {
-      ...snap,
-      nodes: client.nodes ? snap.nodes.filter((n) => client.nodes!.has(n.name)) : snap.nodes,
-      calls: want('calls') ? byNode(snap.calls) : [],
-      endpoints: want('registrations') ? byNode(snap.endpoints) : [],
-      alerts: want('alerts') ? byNode(snap.alerts) : [],
-    };
-    this.send(client, JSON.stringify(filtered), 'bulk');
+    const seq = this.hub.currentSeq;
+    const now = Date.now();
+    let cache = this.snapshots;
+    if (!cache || cache.seq !== seq || now - cache.at >= SNAPSHOT_REUSE_MS) {
+      cache = this.snapshots = { seq, at: now, byFilter: new Map<string, Buffer>() };
+    }
+    const key = filterKey(client);
+    let bytes = cache.byFilter.get(key);
+    if (!bytes) {
+      cache.snap ??= this.hub.snapshot();
+      bytes = Buffer.from(JSON.stringify(filtered(client, cache.snap)));
+      cache.byFilter.set(key, bytes);
+    }
+    this.send(client, bytes, 'bulk');
   }
 
   /**
@@ -192,17 +216,41 @@ export class LiveGateway
    * a replay) don't: what they add to the buffer becomes exempt, and the deltas queued behind them
    * are still measured from there.
    */
-  private send(client: Client, text: string, mode: SendMode = 'budgeted'): void {
+  private send(client: Client, data: string | Buffer, mode: SendMode = 'budgeted'): void {
     const ws = client.ws;
     if (ws.readyState !== WebSocket.OPEN) return;
+    this.cork(client);
     const before = ws.bufferedAmount;
     // Never more exempt than is unsent: a client draining a snapshot may queue deltas in its place,
     // so its unsent data stays within the snapshot's size plus the budget.
     client.exempt = Math.min(client.exempt, before);
-    ws.send(text);
-    if (mode === 'bulk') client.exempt += Math.max(0, ws.bufferedAmount - before);
-    else if (ws.bufferedAmount - client.exempt > this.config.gateway.maxBufferedBytes)
-      this.drop(client, 'slow');
+    // A Buffer goes out as a binary frame unless told otherwise: the protocol is JSON text frames.
+    ws.send(data, { binary: false });
+    const added = Math.max(0, ws.bufferedAmount - before);
+    if (mode === 'bulk') client.exempt += added;
+    else {
+      client.corked += added;
+      if (ws.bufferedAmount - client.exempt - client.corked > this.config.gateway.maxBufferedBytes)
+        this.drop(client, 'slow');
+    }
+  }
+
+  /**
+   * Corks the client's socket until the end of this turn: the deltas of one burst (a coalescer flush
+   * publishes hundreds at once) leave in one write per client instead of one system call per delta
+   * and client.
+   */
+  private cork(client: Client): void {
+    if (client.socket.writableCorked > 0) return;
+    client.socket.cork();
+    if (this.corkedClients.push(client) === 1) process.nextTick(() => this.uncorkAll());
+  }
+
+  private uncorkAll(): void {
+    for (const client of this.corkedClients.splice(0)) {
+      client.corked = 0;
+      client.socket.uncork();
+    }
   }
 
   private drop(client: Client, reason: DropReason): void {
@@ -228,4 +276,25 @@ export class LiveGateway
       client.ws.ping();
     }
   }
+}
+
+/** Clients with the same filter get the same snapshot. */
+function filterKey(client: Client): string {
+  const list = (s?: ReadonlySet<string>) => (s ? [...s].sort().join(',') : '*');
+  return `${list(client.nodes)}|${list(client.topics)}`;
+}
+
+/** The snapshot as `client`'s filter shows it. */
+function filtered(client: Client, snap: Snapshot): Snapshot {
+  const nodes = client.nodes;
+  const byNode = <I extends { node: string }>(items: I[]) =>
+    nodes ? items.filter((i) => nodes.has(i.node)) : items;
+  const want = (t: Topic) => !client.topics || client.topics.has(t);
+  return {
+    ...snap,
+    nodes: nodes ? snap.nodes.filter((n) => nodes.has(n.name)) : snap.nodes,
+    calls: want('calls') ? byNode(snap.calls) : [],
+    endpoints: want('registrations') ? byNode(snap.endpoints) : [],
+    alerts: want('alerts') ? byNode(snap.alerts) : [],
+  };
 }

@@ -281,6 +281,103 @@ describe('WebSocket gateway /ws', () => {
     expect(c.messages[3].seq).toBe(c.messages[2].seq);
   });
 
+  it('after a state.resynced, the fresh snapshot is assembled once for every client, filtered per client', async () => {
+    ctx = await startApp();
+    // Counts how often the snapshot is assembled (the alerts part is read once per assembly).
+    const reads = jest.fn(() => []);
+    ctx.hub.contribute('alerts', reads);
+    const all = Array.from({ length: 4 }, () => client());
+    const onlyB = Array.from({ length: 2 }, () => client());
+    await expectEventually(() => expect([...all, ...onlyB].every((c) => c.messages.length >= 2)).toBe(true));
+    for (const c of onlyB) c.ws.send(JSON.stringify({ type: 'subscribe', nodes: ['b'] }));
+    await expectEventually(() =>
+      expect(onlyB.every((c) => c.messages.at(-1)?.type === 'subscribed')).toBe(true),
+    );
+    reads.mockClear();
+    const resynced = ctx.hub.publish('state.resynced', 'b', { link: 'ami', counts: {} });
+    const after = (c: TestClient) => c.messages.filter((m) => m.seq === resynced.seq);
+    await expectEventually(() => expect(all.every((c) => after(c).length === 2)).toBe(true));
+    await expectEventually(() => expect(onlyB.every((c) => after(c).length === 2)).toBe(true));
+    expect(reads).toHaveBeenCalledTimes(1);
+    for (const c of all) {
+      expect(after(c).map((m) => m.type)).toEqual(['state.resynced', 'snapshot']);
+      expect(after(c)[1].nodes.map((n: { name: string }) => n.name)).toEqual(['a', 'b']);
+    }
+    for (const c of onlyB) expect(after(c)[1].nodes.map((n: { name: string }) => n.name)).toEqual(['b']);
+  });
+
+  it('clients connecting with no delta in between share one snapshot; after a delta or a second, a fresh one', async () => {
+    ctx = await startApp();
+    const reads = jest.fn(() => []);
+    ctx.hub.contribute('alerts', reads);
+    // The gateway's clock only (expectEventually reads it too, and still ends once its condition holds).
+    let clock = Date.now();
+    const spy = jest.spyOn(Date, 'now').mockImplementation(() => clock);
+    const snapshotOf = async (c: TestClient) => {
+      await expectEventually(() => expect(c.messages[1]?.type).toBe('snapshot'));
+      return c.messages[1];
+    };
+    try {
+      const herd = Array.from({ length: 4 }, () => client());
+      for (const c of herd) expect((await snapshotOf(c)).seq).toBe(ctx.hub.currentSeq);
+      expect(reads).toHaveBeenCalledTimes(1);
+      ctx.hub.publish('alert.raised', 'a', opaque({}));
+      expect((await snapshotOf(client())).seq).toBe(ctx.hub.currentSeq);
+      expect(reads).toHaveBeenCalledTimes(2);
+      clock += 1000;
+      await snapshotOf(client());
+      expect(reads).toHaveBeenCalledTimes(3);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('a burst of deltas published in one turn leaves in one socket write per client', async () => {
+    ctx = await startApp();
+    // The server side of each /ws connection, and how often Node hands it data to write (a system call each).
+    const writes: number[] = [];
+    (ctx.app.getHttpServer() as import('node:http').Server).prependListener(
+      'upgrade',
+      (_req: unknown, socket: import('node:net').Socket) => {
+        const i = writes.push(0) - 1;
+        const s = socket as unknown as Record<'_write' | '_writev', (...a: unknown[]) => unknown>;
+        for (const m of ['_write', '_writev'] as const) {
+          const original = s[m].bind(socket);
+          s[m] = (...a: unknown[]) => {
+            writes[i] += 1;
+            return original(...a);
+          };
+        }
+      },
+    );
+    const many = Array.from({ length: 3 }, () => client());
+    await expectEventually(() => expect(many.every((c) => c.messages.length >= 2)).toBe(true));
+    writes.fill(0);
+    const first = ctx.hub.currentSeq + 1;
+    for (let i = 0; i < 100; i++) ctx.hub.publish('call.updated', 'a', opaque({ i }));
+    await expectEventually(() =>
+      expect(many.every((c) => c.deltas().filter((d) => d.seq >= first).length === 100)).toBe(true),
+    );
+    expect(writes).toEqual([1, 1, 1]);
+    for (const c of many)
+      expect(c.deltas().map((d) => d.seq)).toEqual(Array.from({ length: 100 }, (_, i) => first + i));
+  });
+
+  it('sends deltas as text frames, the same bytes to every client', async () => {
+    ctx = await startApp();
+    const many = Array.from({ length: 3 }, () => client());
+    const binary: boolean[] = [];
+    for (const c of many) c.ws.on('message', (_d: Buffer, isBinary: boolean) => binary.push(isBinary));
+    await expectEventually(() => expect(many.every((c) => c.messages.length >= 2)).toBe(true));
+    const d = ctx.hub.publish('call.updated', 'a', opaque({ name: 'Zoë ☎' }));
+    await expectEventually(() =>
+      expect(many.every((c) => c.deltas().some((m) => m.seq === d.seq))).toBe(true),
+    );
+    expect(binary.length).toBeGreaterThan(0);
+    expect(binary.every((b) => !b)).toBe(true);
+    for (const c of many) expect(c.deltas().find((m) => m.seq === d.seq)?.data).toEqual({ name: 'Zoë ☎' });
+  });
+
   it('with a viewer token: no token → close 4401; Bearer or ?token= → admitted', async () => {
     ctx = await startApp('auth: { viewerToken: view-123, adminToken: admin-456 }');
     const anonymous = client();
