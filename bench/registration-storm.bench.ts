@@ -23,7 +23,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { freePort } from '../test/support/prometheus-server';
-import { processCpu, startDaemonProcess, type DaemonProcess } from './support/daemon-process';
+import { processCpu, startDaemonProcess, waitSettled, type DaemonProcess } from './support/daemon-process';
 import { SCALE_AMI, scaleDaemonYaml, startScalePbx, type ScalePbx } from './support/scale-pbx';
 import { assertSipp, sippWorkDir, startSipp, writeInjectionCsv, type SippResult } from './support/sipp';
 
@@ -335,6 +335,10 @@ async function main(): Promise<void> {
       nodeArgs: (process.env.BENCH_DAEMON_ARGS ?? '').split(' ').filter(Boolean),
     });
     console.log(`daemon pid ${daemon.pid} ready in ${fmt(daemon.startMs)} ms, RSS ${mb(daemon.rssBytes())}`);
+    // The storm hits a daemon that holds the PBX's state: its first resync and diagnosis are done.
+    const synced = Date.now();
+    await waitSettled(daemon, NODE, N);
+    console.log(`daemon settled (resync and first diagnosis) ${fmt(Date.now() - synced)} ms after ready`);
     const ami = await amiProbe(pbx.amiPort);
     closers.push(() => ami.close());
     const ws = await wsProbe(daemon.url);

@@ -32,6 +32,8 @@ const BOOT_TIMEOUT_MS = 120_000;
 
 export const SCALE_FIRST_ENDPOINT = 70000;
 export const SCALE_AMI = { user: 'pbxpulse', secret: 'scale-ami-secret' } as const;
+/** `manager.conf` `writetimeout` of the scale profile's AMI user (the README's recommendation). */
+export const SCALE_AMI_WRITE_TIMEOUT_MS = 2000;
 export const SCALE_ARI = { user: 'pbxpulse', password: 'scale-ari-secret' } as const;
 
 export interface ScalePbx {
@@ -158,7 +160,14 @@ function generatedConfig(opts: {
     sub('asterisk.conf', new RegExp(`^(${key} => .*)$`, 'm'), `$1-scale`);
   }
   sub('manager.conf', /^port = \d+$/m, `port = ${opts.amiPort}`);
-  sub('manager.conf', /^secret = sandbox-ami-secret$/m, `secret = ${SCALE_AMI.secret}`);
+  // A 10k-endpoint list is megabytes of answer: Asterisk's default writetimeout (100 ms) closes the
+  // session whenever the reader is descheduled that long on a loaded machine (README: What pbxpulse
+  // needs from Asterisk).
+  sub(
+    'manager.conf',
+    /^secret = sandbox-ami-secret$/m,
+    `secret = ${SCALE_AMI.secret}\nwritetimeout = ${SCALE_AMI_WRITE_TIMEOUT_MS}`,
+  );
   sub('http.conf', /^bindport = \d+$/m, `bindport = ${opts.httpPort}`);
   sub('ari.conf', /^password = sandbox-ari-secret$/m, `password = ${SCALE_ARI.password}`);
   sub('rtp.conf', /^rtpstart = \d+$/m, `rtpstart = ${opts.rtp[0]}`);
