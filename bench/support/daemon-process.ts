@@ -41,6 +41,8 @@ export interface DaemonProcess {
   readonly pid: number;
   readonly configPath: string;
   readonly logPath: string;
+  /** `Date.now()` just before the process was spawned. */
+  readonly spawnedAt: number;
   /** Milliseconds from spawn until `waitFor` answered 200. */
   readonly startMs: number;
   cpu(): CpuTime;
@@ -153,6 +155,7 @@ export async function startDaemonProcess(opts: DaemonProcessOptions): Promise<Da
     pid,
     configPath,
     logPath,
+    spawnedAt: started,
     startMs,
     cpu: () => processCpu(pid),
     rssBytes: () => processRssBytes(pid),
