@@ -18,7 +18,8 @@
  *
  * Figures: spawn → all 50 resynced (each node's `lastResync.ami` from `/api/v1/nodes`, the daemon's own
  * clock); per node, simulator accept → resynced; the daemon's CPU; RSS peak during the resync and
- * min/max over a few idle seconds after it; `nodejs_heap_size_used_bytes`; one `/metrics` scrape; then
+ * min/max over a few idle seconds after it, and again after a full GC forced through node's inspector
+ * (loopback, free port); `nodejs_heap_size_used_bytes`; one `/metrics` scrape; then
  * every simulator connection dropped at once and the same figures for the reconnect resync. Also what
  * the simulators answered Error/404 for (not recorded). Targets (the "scale" issue): RSS < 400 MB,
  * resync of all 50 within 10 s; printed beside the figures, never asserted.
@@ -56,6 +57,8 @@ const RECORD_RECONCILE_MS = 10_000;
 const QUIET_MS = 2000;
 /** RSS is sampled this long once the daemon is quiet. */
 const IDLE_MS = 5000;
+/** RSS is sampled this long after the forced GC. */
+const GC_SAMPLE_MS = 3000;
 /** Bound on every wait for resyncs. */
 const RESYNC_DEADLINE_MS = 180_000;
 const REPO_ROOT = path.resolve(__dirname, '..', ...(__dirname.includes('dist-bench') ? ['..'] : []));
@@ -90,12 +93,12 @@ function sourceFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** What decides the recorded exchange: the endpoint count, the AMI adapter, the state layer, the PBX. */
+/** What decides the recorded exchange: the endpoint count, the daemon's sources (the adapter, the state
+ * layer, the diagnostics all send actions), the PBX profile and the recorder. */
 function cacheFile(): string {
   const h = createHash('sha1').update(`endpoints=${ENDPOINTS}\n`);
   for (const f of [
-    ...sourceFiles(path.join(REPO_ROOT, 'src', 'ami')),
-    ...sourceFiles(path.join(REPO_ROOT, 'src', 'state')),
+    ...sourceFiles(path.join(REPO_ROOT, 'src')),
     path.join(REPO_ROOT, 'bench', 'support', 'scale-pbx.ts'),
     path.join(REPO_ROOT, 'bench', 'support', 'ami-simulator.ts'),
   ]) {
@@ -333,6 +336,9 @@ interface Round {
   actions: number;
   rssPeak: number;
   idleRss: { min: number; max: number };
+  /** RSS and heap after a full GC forced through the inspector. */
+  gcRss: { min: number; max: number };
+  gcHeapUsed: number;
   heapUsed: number;
   heapTotal: number;
   external: number;
@@ -390,6 +396,12 @@ async function measureRound(
   await sleep(IDLE_MS);
   const idleRss = idle.stop();
   const s = await scrape(d);
+  await d.collectGarbage();
+  await sleep(500);
+  const afterGc = rssSampler(d.pid, 250);
+  await sleep(GC_SAMPLE_MS);
+  const gcRss = afterGc.stop();
+  const s2 = await scrape(d);
   const perNode: number[] = [];
   const toAccept: number[] = [];
   ami.ports.forEach((port, i) => {
@@ -408,6 +420,8 @@ async function measureRound(
     actions,
     rssPeak: Math.max(peak.rss, idleRss.max),
     idleRss,
+    gcRss,
+    gcHeapUsed: metricValue(s2.text, 'nodejs_heap_size_used_bytes'),
     heapUsed: metricValue(s.text, 'nodejs_heap_size_used_bytes'),
     heapTotal: metricValue(s.text, 'nodejs_heap_size_total_bytes'),
     external: metricValue(s.text, 'nodejs_external_memory_bytes'),
@@ -442,6 +456,10 @@ function roundRows(label: string, r: Round): [string, string][] {
       `${label}: daemon heap (idle)`,
       `used ${mb(r.heapUsed)} (${fmt(r.heapUsed / (NODES * ENDPOINTS))} B per endpoint), total ${mb(r.heapTotal)}, external ${mb(r.external)}`,
     ],
+    [
+      `${label}: after a forced full GC`,
+      `RSS min ${mb(r.gcRss.min)}, max ${mb(r.gcRss.max)} (target: ${r.gcRss.max < TARGET_RSS_MB * 1024 * 1024 ? 'met' : 'MISSED'}); heap used ${mb(r.gcHeapUsed)} (${fmt(r.gcHeapUsed / (NODES * ENDPOINTS))} B per endpoint)`,
+    ],
     [`${label}: one /metrics scrape`, `${fmt(r.scrape.ms)} ms, ${mb(r.scrape.bytes)}`],
   ];
 }
@@ -470,6 +488,7 @@ async function main(): Promise<void> {
     daemon = await startDaemonProcess({
       config: (port) => fleetYaml(port, ami.ports, ari.url),
       waitFor: 'live',
+      inspector: true,
       nodeArgs: profDir
         ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--heap-prof', `--heap-prof-dir=${profDir}`]
         : [],
