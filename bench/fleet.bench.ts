@@ -26,7 +26,8 @@
  *
  * Recording needs root (the scale PBX runs in the sandbox's chroot) and SIPp, one scale PBX at a time:
  * bench/run.mjs runs it under `flock /tmp/pbxpulse-scale.lock`. Knobs: BENCH_FLEET_NODES (50),
- * BENCH_FLEET_ENDPOINTS (1000), BENCH_FLEET_RERECORD (0), BENCH_FLEET_PROF (a directory: the daemon runs
+ * BENCH_FLEET_ENDPOINTS (1000), BENCH_FLEET_RERECORD (0), BENCH_FLEET_NODE_ARGS (extra node arguments for
+ * the replayed daemon, e.g. `--max-old-space-size=384`), BENCH_FLEET_PROF (a directory: the daemon runs
  * with --cpu-prof and --heap-prof and writes both profiles there when it stops).
  */
 import { createHash } from 'node:crypto';
@@ -49,6 +50,8 @@ import { assertSipp, sippWorkDir, startSipp, writeInjectionCsv } from './support
 const NODES = Number(process.env.BENCH_FLEET_NODES ?? 50);
 const ENDPOINTS = Number(process.env.BENCH_FLEET_ENDPOINTS ?? 1000);
 const RERECORD = process.env.BENCH_FLEET_RERECORD === '1';
+/** Extra node arguments for the replayed daemon, e.g. `--max-old-space-size=384`. */
+const DAEMON_NODE_ARGS = (process.env.BENCH_FLEET_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const TARGET_RSS_MB = 400;
 const TARGET_RESYNC_S = 10;
 /** The recording daemon's reconciliation poll: short, so one poll is recorded too. */
@@ -467,7 +470,7 @@ function roundRows(label: string, r: Round): [string, string][] {
 async function main(): Promise<void> {
   const load0 = os.loadavg()[0];
   console.log(
-    `fleet: ${NODES} simulated nodes × ${fmt(ENDPOINTS)} endpoints (${os.cpus().length} cores, load ${fmt(load0, 2)})`,
+    `fleet: ${NODES} simulated nodes × ${fmt(ENDPOINTS)} endpoints (${os.cpus().length} cores, load ${fmt(load0, 2)})${DAEMON_NODE_ARGS.length > 0 ? `, daemon node ${DAEMON_NODE_ARGS.join(' ')}` : ''}`,
   );
   const rec = await loadOrRecord();
   console.log(
@@ -489,9 +492,12 @@ async function main(): Promise<void> {
       config: (port) => fleetYaml(port, ami.ports, ari.url),
       waitFor: 'live',
       inspector: true,
-      nodeArgs: profDir
-        ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--heap-prof', `--heap-prof-dir=${profDir}`]
-        : [],
+      nodeArgs: [
+        ...DAEMON_NODE_ARGS,
+        ...(profDir
+          ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--heap-prof', `--heap-prof-dir=${profDir}`]
+          : []),
+      ],
     });
     const d = daemon;
     const cold = await measureRound(d, ami, accepted, d.spawnedAt, 0);
