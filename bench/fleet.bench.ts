@@ -135,6 +135,7 @@ async function getJson<T>(url: string): Promise<T> {
 async function waitResynced(daemon: DaemonProcess, after: number): Promise<Map<string, number>> {
   const deadline = Date.now() + RESYNC_DEADLINE_MS;
   for (;;) {
+    assertAlive(daemon);
     const nodes = await nodesView(daemon).catch(() => [] as NodeApiView[]);
     const done = new Map<string, number>();
     for (const n of nodes) {
@@ -149,6 +150,13 @@ async function waitResynced(daemon: DaemonProcess, after: number): Promise<Map<s
     }
     await sleep(100);
   }
+}
+
+/** A daemon that died (an out-of-memory abort, say) is a hard failure, with its last log lines. */
+function assertAlive(daemon: DaemonProcess): void {
+  if (fs.existsSync(`/proc/${daemon.pid}`)) return;
+  const tail = fs.readFileSync(daemon.logPath, 'utf8').split('\n').slice(-15).join('\n');
+  throw new Error(`the daemon (pid ${daemon.pid}) exited; the end of ${daemon.logPath}:\n${tail}`);
 }
 
 async function cliContactCount(pbx: ScalePbx): Promise<number> {
@@ -353,10 +361,11 @@ const pct = (sorted: number[], p: number): number =>
   sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
 /** Resolves with the time of the last non-Ping action once none came for QUIET_MS (bounded). */
-async function waitQuiet(ami: AmiSimulator, from: number): Promise<number> {
+async function waitQuiet(d: DaemonProcess, ami: AmiSimulator, from: number): Promise<number> {
   const deadline = Date.now() + RESYNC_DEADLINE_MS;
   for (;;) {
     const last = ami.stats.lastActionAt;
+    assertAlive(d);
     if (last >= from && Date.now() - last >= QUIET_MS) return last;
     if (Date.now() > deadline) throw new Error(`the daemon did not go quiet within ${RESYNC_DEADLINE_MS} ms`);
     await sleep(100);
@@ -389,10 +398,11 @@ async function measureRound(
   try {
     resynced = await waitResynced(d, from);
     cpuResyncS = d.cpu().seconds - cpu0;
-    quietAt = await waitQuiet(ami, from);
+    quietAt = await waitQuiet(d, ami, from);
   } finally {
     clearInterval(peakTimer);
   }
+  assertAlive(d);
   const cpuQuietS = d.cpu().seconds - cpu0;
   const actions = ami.stats.actions - actions0;
   const idle = rssSampler(d.pid, 250);
