@@ -94,6 +94,9 @@ export interface RecordingProxy {
   recording(): AmiRecording;
   /** Number of frames recorded that answered an action. */
   readonly answeredFrames: number;
+  /** Actions the client sent other than the keepalive `Ping`, and `Date.now()` of the last one. */
+  readonly clientActions: number;
+  readonly lastClientActionAt: number;
   close(): Promise<void>;
 }
 
@@ -112,6 +115,8 @@ export async function recordAmiProxy(
   let loginAnswered = false;
   let afterLoginOpen = false;
   let answeredFrames = 0;
+  let clientActions = 0;
+  let lastClientActionAt = 0;
   let sessions = 0;
   const sockets = new Set<net.Socket>();
 
@@ -145,6 +150,10 @@ export async function recordAmiProxy(
       const key = actionKey(fields);
       if (key === 'Login') loginId = id;
       keyById.set(id, key);
+      if (key !== 'Ping') {
+        clientActions++;
+        lastClientActionAt = Date.now();
+      }
       if (!rec.order.includes(key)) rec.order.push(key);
     });
     const fromAsterisk = new FrameSplitter(
@@ -190,6 +199,12 @@ export async function recordAmiProxy(
     get answeredFrames() {
       return answeredFrames;
     },
+    get clientActions() {
+      return clientActions;
+    },
+    get lastClientActionAt() {
+      return lastClientActionAt;
+    },
     close: () =>
       new Promise<void>((r) => {
         for (const s of sockets) s.destroy();
@@ -202,6 +217,8 @@ export async function recordAmiProxy(
 export interface SimSession {
   readonly port: number;
   readonly socket: net.Socket;
+  /** `Date.now()` when the simulator accepted the TCP connection. */
+  readonly acceptedAt: number;
   loggedIn: boolean;
 }
 
@@ -216,6 +233,8 @@ export interface AmiSimulatorOptions {
 export interface AmiSimulatorStats {
   logins: number;
   actions: number;
+  /** `Date.now()` of the last action other than the keepalive `Ping` (0 before any). */
+  lastActionAt: number;
   /** Action key → how often it was asked for without a recording. */
   unknown: Record<string, number>;
 }
@@ -226,7 +245,7 @@ type Template = string[];
 export class AmiSimulator {
   readonly ports: number[] = [];
   readonly sessions = new Set<SimSession>();
-  readonly stats: AmiSimulatorStats = { logins: 0, actions: 0, unknown: {} };
+  readonly stats: AmiSimulatorStats = { logins: 0, actions: 0, lastActionAt: 0, unknown: {} };
   private readonly servers: net.Server[] = [];
   private readonly templates = new Map<string, Template>();
 
@@ -267,7 +286,7 @@ export class AmiSimulator {
 
   private accept(socket: net.Socket, port: number): void {
     socket.setNoDelay(true);
-    const session: SimSession = { port, socket, loggedIn: false };
+    const session: SimSession = { port, socket, acceptedAt: Date.now(), loggedIn: false };
     this.sessions.add(session);
     socket.on('error', () => undefined);
     socket.on('close', () => this.sessions.delete(session));
@@ -290,6 +309,7 @@ export class AmiSimulator {
     }
     this.stats.actions++;
     const action = (field(fields, 'Action') ?? '').toLowerCase();
+    if (action !== 'ping') this.stats.lastActionAt = Date.now();
     if (action === 'logoff') {
       out.end(`Response: Goodbye\r\nActionID: ${id}\r\nMessage: Thanks for all the fish.\r\n\r\n`);
       return;

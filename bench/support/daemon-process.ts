@@ -10,6 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import WebSocket from 'ws';
 import { freePort } from '../../test/support/prometheus-server';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..', ...(__dirname.includes('dist-bench') ? ['..'] : []));
@@ -26,6 +27,11 @@ export interface DaemonProcessOptions {
   readyTimeoutMs?: number;
   /** Extra arguments for node (e.g. `--max-old-space-size=…`). */
   nodeArgs?: string[];
+  /**
+   * Open node's inspector on a free loopback port so `collectGarbage()` can force a full GC from outside
+   * (`--expose-gc` would need code in the daemon to call it).
+   */
+  inspector?: boolean;
 }
 
 export interface CpuTime {
@@ -41,10 +47,14 @@ export interface DaemonProcess {
   readonly pid: number;
   readonly configPath: string;
   readonly logPath: string;
+  /** `Date.now()` just before the process was spawned. */
+  readonly spawnedAt: number;
   /** Milliseconds from spawn until `waitFor` answered 200. */
   readonly startMs: number;
   cpu(): CpuTime;
   rssBytes(): number;
+  /** A full garbage collection through the inspector (`inspector: true` only). */
+  collectGarbage(): Promise<void>;
   /** SIGTERM, then SIGKILL after 10 s; resolves with the exit code (null when killed). */
   stop(): Promise<number | null>;
 }
@@ -111,7 +121,9 @@ export async function startDaemonProcess(opts: DaemonProcessOptions): Promise<Da
   fs.writeFileSync(configPath, text, { mode: 0o600 });
   const log = fs.openSync(logPath, 'a');
   const started = Date.now();
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN, '--config', configPath], {
+  const inspectPort = opts.inspector ? await freePort() : undefined;
+  const nodeArgs = [...(opts.nodeArgs ?? []), ...(inspectPort ? [`--inspect=127.0.0.1:${inspectPort}`] : [])];
+  const child = spawn(process.execPath, [...nodeArgs, MAIN, '--config', configPath], {
     cwd: REPO_ROOT,
     stdio: ['ignore', log, log],
   });
@@ -153,9 +165,14 @@ export async function startDaemonProcess(opts: DaemonProcessOptions): Promise<Da
     pid,
     configPath,
     logPath,
+    spawnedAt: started,
     startMs,
     cpu: () => processCpu(pid),
     rssBytes: () => processRssBytes(pid),
+    collectGarbage: () =>
+      inspectPort === undefined
+        ? Promise.reject(new Error('collectGarbage() needs startDaemonProcess({ inspector: true })'))
+        : inspectorCall(inspectPort, 'HeapProfiler.collectGarbage'),
     stop: async () => {
       if (exit !== null) return exit.code;
       child.kill('SIGTERM');
@@ -165,6 +182,30 @@ export async function startDaemonProcess(opts: DaemonProcessOptions): Promise<Da
       return code;
     },
   };
+}
+
+/** One Chrome DevTools Protocol call on the inspector at `port` (its first target); resolves on the answer. */
+async function inspectorCall(port: number, method: string): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${port}/json/list`, { signal: AbortSignal.timeout(10_000) });
+  const [target] = (await res.json()) as Array<{ webSocketDebuggerUrl: string }>;
+  if (!target) throw new Error(`no inspector target on 127.0.0.1:${port}`);
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`inspector ${method}: no answer in 60 s`)), 60_000);
+      ws.once('error', reject);
+      ws.once('open', () => ws.send(JSON.stringify({ id: 1, method })));
+      ws.on('message', (raw: Buffer) => {
+        const msg = JSON.parse(raw.toString('utf8')) as { id?: number; error?: { message: string } };
+        if (msg.id !== 1) return;
+        clearTimeout(timer);
+        if (msg.error) reject(new Error(`inspector ${method}: ${msg.error.message}`));
+        else resolve();
+      });
+    });
+  } finally {
+    ws.close();
+  }
 }
 
 function failNoPort(): never {
