@@ -1,6 +1,6 @@
 import type { ChannelSnapshot, PbxEvent, SecurityEvent, SipAddress } from '../events/pbx-events';
 import { channelState, contactStatus, stripTech, transportKind, usec } from '../common/asterisk.vocabulary';
-import { cutAtCodePoint, detached } from '../common/text';
+import { cutAtCodePoint } from '../common/text';
 import type { AmiMessage } from './ami.message';
 
 /**
@@ -77,10 +77,9 @@ export function normaliseAmiEvent(node: string, msg: AmiMessage, ts: number): Pb
         node,
         ts,
         source: 'ami',
-        // Detached: the registration state keeps these for as long as the contact lives.
-        endpoint: detached(f.EndpointName ?? ''),
-        aor: detached(f.AOR),
-        uri: detached(f.URI),
+        endpoint: f.EndpointName ?? '',
+        aor: f.AOR,
+        uri: f.URI,
         status,
         rttUsec: usec(f.RoundtripUsec),
       };
@@ -175,19 +174,15 @@ function channelEvent(
   return channel && { type, node, ts, source: 'ami', channel };
 }
 
-/**
- * AMI's `<channel_snapshot/>` fields (optionally `Dest`-prefixed, as in DialBegin) as a snapshot. Its
- * strings are detached from the frame: the call store keeps the latest snapshot of every live channel
- * and of the recent calls.
- */
+/** AMI's `<channel_snapshot/>` fields (optionally `Dest`-prefixed, as in DialBegin) as a snapshot. */
 export function channelSnapshot(f: Record<string, string>, prefix = ''): ChannelSnapshot | undefined {
   const uniqueid = f[`${prefix}Uniqueid`];
   const name = f[`${prefix}Channel`];
   if (!uniqueid || !name) return undefined;
   return {
-    uniqueid: detached(uniqueid),
+    uniqueid,
     linkedid: known(f[`${prefix}Linkedid`]),
-    name: detached(name),
+    name,
     state: channelState(f[`${prefix}ChannelStateDesc`]),
     callerNum: known(f[`${prefix}CallerIDNum`]),
     callerName: known(f[`${prefix}CallerIDName`]),
@@ -200,7 +195,7 @@ export function channelSnapshot(f: Record<string, string>, prefix = ''): Channel
 
 /** Asterisk writes `<unknown>` (and sometimes empty) for absent caller ids and contexts. */
 function known(v: string | undefined): string | undefined {
-  return v === undefined || v === '' || v === '<unknown>' ? undefined : detached(v);
+  return v === undefined || v === '' || v === '<unknown>' ? undefined : v;
 }
 
 function integer(raw: string | undefined): number | undefined {
