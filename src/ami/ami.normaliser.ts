@@ -1,6 +1,6 @@
 import type { ChannelSnapshot, PbxEvent, SecurityEvent, SipAddress } from '../events/pbx-events';
 import { channelState, contactStatus, stripTech, transportKind, usec } from '../common/asterisk.vocabulary';
-import { cutAtCodePoint } from '../common/text';
+import { cutAtCodePoint, detached } from '../common/text';
 import type { AmiMessage } from './ami.message';
 
 /**
@@ -77,9 +77,10 @@ export function normaliseAmiEvent(node: string, msg: AmiMessage, ts: number): Pb
         node,
         ts,
         source: 'ami',
-        endpoint: f.EndpointName ?? '',
-        aor: f.AOR,
-        uri: f.URI,
+        // Detached: the registration state keeps these for as long as the contact lives.
+        endpoint: detached(f.EndpointName ?? ''),
+        aor: detached(f.AOR),
+        uri: detached(f.URI),
         status,
         rttUsec: usec(f.RoundtripUsec),
       };
@@ -174,15 +175,19 @@ function channelEvent(
   return channel && { type, node, ts, source: 'ami', channel };
 }
 
-/** AMI's `<channel_snapshot/>` fields (optionally `Dest`-prefixed, as in DialBegin) as a snapshot. */
+/**
+ * AMI's `<channel_snapshot/>` fields (optionally `Dest`-prefixed, as in DialBegin) as a snapshot. Its
+ * strings are detached from the frame: the call store keeps the latest snapshot of every live channel
+ * and of the recent calls.
+ */
 export function channelSnapshot(f: Record<string, string>, prefix = ''): ChannelSnapshot | undefined {
   const uniqueid = f[`${prefix}Uniqueid`];
   const name = f[`${prefix}Channel`];
   if (!uniqueid || !name) return undefined;
   return {
-    uniqueid,
+    uniqueid: detached(uniqueid),
     linkedid: known(f[`${prefix}Linkedid`]),
-    name,
+    name: detached(name),
     state: channelState(f[`${prefix}ChannelStateDesc`]),
     callerNum: known(f[`${prefix}CallerIDNum`]),
     callerName: known(f[`${prefix}CallerIDName`]),
@@ -195,7 +200,7 @@ export function channelSnapshot(f: Record<string, string>, prefix = ''): Channel
 
 /** Asterisk writes `<unknown>` (and sometimes empty) for absent caller ids and contexts. */
 function known(v: string | undefined): string | undefined {
-  return v === undefined || v === '' || v === '<unknown>' ? undefined : v;
+  return v === undefined || v === '' || v === '<unknown>' ? undefined : detached(v);
 }
 
 function integer(raw: string | undefined): number | undefined {

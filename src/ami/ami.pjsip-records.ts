@@ -1,4 +1,5 @@
 import { contactStatus, deviceStateName, transportKind, usec } from '../common/asterisk.vocabulary';
+import { detached } from '../common/text';
 import type {
   AorRecord,
   AuthRecord,
@@ -13,7 +14,8 @@ import { channelSnapshot } from './ami.normaliser';
 
 /*
  * Pure parsing of list-action items into domain records. Items are picked by their `Event:` name, so
- * the whole answer of a list action can be passed in.
+ * the whole answer of a list action can be passed in. Every string a record keeps is `detached` from
+ * its frame: records live in state for as long as the object exists in Asterisk.
  */
 
 /** `PJSIPShowEndpoints` → `EndpointList` items. */
@@ -56,9 +58,9 @@ export function authRecords(msgs: readonly AmiMessage[]): AuthRecord[] {
 export function authRecord(msg: AmiMessage): AuthRecord | undefined {
   return namedItem(msg, 'AuthList', (name, f) => ({
     name,
-    username: f.Username ?? '',
-    realm: f.Realm ?? '',
-    authType: f.AuthType ?? '',
+    username: detached(f.Username ?? ''),
+    realm: detached(f.Realm ?? ''),
+    authType: detached(f.AuthType ?? ''),
   }));
 }
 
@@ -74,9 +76,9 @@ export function contactRecord(msg: AmiMessage): ContactRecord | undefined {
   const status = contactStatus(f.Status);
   if (!f.AOR || !f.URI || !status || status === 'removed') return undefined;
   return {
-    aor: f.AOR,
-    uri: f.URI,
-    endpoint: f.EndpointName ?? '',
+    aor: detached(f.AOR),
+    uri: detached(f.URI),
+    endpoint: detached(f.EndpointName ?? ''),
     status,
     rttUsec: status === 'reachable' ? (usec(f.RoundtripUsec) ?? null) : null,
     userAgent: nonEmpty(f.UserAgent),
@@ -140,20 +142,20 @@ function namedItem<T>(
   build: (name: string, fields: Record<string, string>) => T,
 ): T | undefined {
   const f = msg.fields;
-  return f.Event === event && f.ObjectName ? build(f.ObjectName, f) : undefined;
+  return f.Event === event && f.ObjectName ? build(detached(f.ObjectName), f) : undefined;
 }
 
 /** `1001, 1001-b` → `['1001', '1001-b']` (Asterisk keeps `aors=` as written). */
 function splitList(raw: string | undefined): string[] {
   return (raw ?? '')
     .split(',')
-    .map((s) => s.trim())
+    .map((s) => detached(s.trim()))
     .filter((s) => s.length > 0);
 }
 
 function nonEmpty(raw: string | undefined): string | null {
   const v = raw?.trim();
-  return v ? v : null;
+  return v ? detached(v) : null;
 }
 
 function int(raw: string | undefined): number {
