@@ -12,8 +12,6 @@ export interface AmiParserHandlers {
 
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
 const GREETING_PREFIX = 'Asterisk Call Manager/';
-/** Values at least this long are not sliced from the frame's text (see `parseFrame`). */
-const DETACH_FROM_LENGTH = 13;
 
 /**
  * Streaming AMI framer and parser. Works on bytes so that a UTF-8 character split across TCP chunks is
@@ -70,7 +68,7 @@ export class AmiFrameParser {
       } else if (end - start > this.maxFrameBytes) {
         this.handlers.onMalformed('oversized');
       } else if (end > start) {
-        this.parseFrame(buf, start, end);
+        this.parseFrame(buf.toString('utf8', start, end));
       }
       start = end + 4;
       searchFrom = start;
@@ -94,10 +92,7 @@ export class AmiFrameParser {
     this.scanFrom = scanFrom;
   }
 
-  private parseFrame(buf: Buffer, start: number, end: number): void {
-    const text = buf.toString('utf8', start, end);
-    // Every byte decoded to one character (ASCII, the usual case): character offsets are byte offsets.
-    const oneCharPerByte = text.length === end - start;
+  private parseFrame(text: string): void {
     const fields: Record<string, string> = {};
     let multi: Record<string, string[]> | undefined;
     let pos = 0;
@@ -117,15 +112,7 @@ export class AmiFrameParser {
         // Some Asterisk messages end their text in a bare LF before the CRLF ("No Contacts found\n").
         let vEnd = eol;
         while (vEnd > vStart && text.charCodeAt(vEnd - 1) === 10) vEnd--;
-        // V8 makes a slice of 13 characters or more a view into the frame's text, and that view keeps
-        // the whole frame alive as long as the value is kept: state that keeps one `Transport:` of an
-        // EndpointDetail held its 3 KB frame, per endpoint. Such values are decoded on their own.
-        const value =
-          vEnd - vStart < DETACH_FROM_LENGTH
-            ? text.slice(vStart, vEnd)
-            : oneCharPerByte
-              ? buf.toString('utf8', start + vStart, start + vEnd)
-              : Buffer.from(text.slice(vStart, vEnd), 'utf8').toString('utf8');
+        const value = text.slice(vStart, vEnd);
         const prev = fields[key];
         if (prev === undefined) {
           fields[key] = value;
