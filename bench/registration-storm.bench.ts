@@ -18,13 +18,13 @@
  * --cpu-prof-dir=/tmp/prof` to see where its CPU goes).
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { freePort } from '../test/support/prometheus-server';
+import { amiProbe } from './support/ami-probe';
 import { processCpu, startDaemonProcess, waitSettled, type DaemonProcess } from './support/daemon-process';
-import { SCALE_AMI, scaleDaemonYaml, startScalePbx, type ScalePbx } from './support/scale-pbx';
+import { scaleDaemonYaml, startScalePbx, type ScalePbx } from './support/scale-pbx';
 import { assertSipp, sippWorkDir, startSipp, writeInjectionCsv, type SippResult } from './support/sipp';
 
 const N = Number(process.env.BENCH_ENDPOINTS ?? 10_000);
@@ -36,54 +36,6 @@ const NODE = 'scale';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---- the benchmark's own AMI session: ContactStatus arrival times ----------------------------------
-
-interface AmiProbe {
-  /** `add|remove <aor> <uri>` → first arrival (performance.now()). */
-  readonly stamps: Map<string, number>;
-  events: number;
-  close(): void;
-}
-
-async function amiProbe(port: number): Promise<AmiProbe> {
-  const socket = net.createConnection({ host: '127.0.0.1', port });
-  const stamps = new Map<string, number>();
-  const probe: AmiProbe = { stamps, events: 0, close: () => socket.destroy() };
-  let pending = '';
-  let loggedIn: (ok: boolean) => void = () => undefined;
-  const login = new Promise<boolean>((r) => (loggedIn = r));
-  socket.setEncoding('utf8');
-  socket.on('error', () => loggedIn(false));
-  socket.on('data', (chunk: string) => {
-    const now = performance.now();
-    pending += chunk;
-    let end: number;
-    while ((end = pending.indexOf('\r\n\r\n')) >= 0) {
-      const frame = pending.slice(0, end);
-      pending = pending.slice(end + 4);
-      if (frame.includes('ActionID: bench-login')) loggedIn(frame.includes('Response: Success'));
-      if (!frame.startsWith('Event: ContactStatus\r\n')) continue;
-      probe.events++;
-      const h: Record<string, string> = {};
-      for (const line of frame.split('\r\n')) {
-        const i = line.indexOf(': ');
-        if (i > 0) h[line.slice(0, i)] = line.slice(i + 2);
-      }
-      const kind =
-        h.ContactStatus === 'Removed' ? 'remove' : h.ContactStatus === 'NonQualified' ? 'add' : null;
-      if (kind === null || h.AOR === undefined || h.URI === undefined) continue;
-      const key = `${kind} ${h.AOR} ${h.URI}`;
-      if (!stamps.has(key)) stamps.set(key, now);
-    }
-  });
-  socket.write(
-    `Action: Login\r\nActionID: bench-login\r\nUsername: ${SCALE_AMI.user}\r\nSecret: ${SCALE_AMI.secret}\r\nEvents: system\r\n\r\n`,
-  );
-  if (!(await Promise.race([login, sleep(10_000).then(() => false)]))) {
-    socket.destroy();
-    throw new Error('the benchmark AMI session could not log in');
-  }
-  return probe;
-}
 
 // ---- a /ws client of the daemon: when each contact appears in / leaves pbxpulse's state ---------------
 
@@ -339,7 +291,7 @@ async function main(): Promise<void> {
     const synced = Date.now();
     await waitSettled(daemon, NODE, N);
     console.log(`daemon settled (resync and first diagnosis) ${fmt(Date.now() - synced)} ms after ready`);
-    const ami = await amiProbe(pbx.amiPort);
+    const ami = await amiProbe(pbx.amiPort, () => performance.now());
     closers.push(() => ami.close());
     const ws = await wsProbe(daemon.url);
     closers.push(() => ws.close());

@@ -26,9 +26,9 @@
  * BENCH_REG_RATE (300: about 20 AMI events per REGISTER, so ≥ 5,000 events/s), BENCH_BARE_LOAD (1: rerun the storm during the bare phase; 0: idle PBX).
  */
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { freePort } from '../test/support/prometheus-server';
+import { amiProbe } from './support/ami-probe';
 import { startBareServer } from './support/bare-ws-server';
 import {
   processCpu,
@@ -36,7 +36,7 @@ import {
   startDaemonProcess,
   type DaemonProcess,
 } from './support/daemon-process';
-import { SCALE_AMI, scaleDaemonYaml, startScalePbx, type ScalePbx } from './support/scale-pbx';
+import { scaleDaemonYaml, startScalePbx, type ScalePbx } from './support/scale-pbx';
 import { assertSipp, sippWorkDir, startSipp, writeInjectionCsv, type SippResult } from './support/sipp';
 import {
   histPercentile,
@@ -58,51 +58,6 @@ const VIEWER_TOKEN = 'bench-viewer-token-ws-fanout';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 // ---- the benchmark's own AMI session: ContactStatus arrival times (epoch ms) --------------------------
-
-interface AmiProbe {
-  /** `add|remove <aor> <uri>` → first arrival. */
-  readonly stamps: Map<string, number>;
-  close(): void;
-}
-
-async function amiProbe(port: number): Promise<AmiProbe> {
-  const socket = net.createConnection({ host: '127.0.0.1', port });
-  const stamps = new Map<string, number>();
-  let pending = '';
-  let loggedIn: (ok: boolean) => void = () => undefined;
-  const login = new Promise<boolean>((r) => (loggedIn = r));
-  socket.setEncoding('utf8');
-  socket.on('error', () => loggedIn(false));
-  socket.on('data', (chunk: string) => {
-    const t = now();
-    pending += chunk;
-    let end: number;
-    while ((end = pending.indexOf('\r\n\r\n')) >= 0) {
-      const frame = pending.slice(0, end);
-      pending = pending.slice(end + 4);
-      if (frame.includes('ActionID: bench-login')) loggedIn(frame.includes('Response: Success'));
-      if (!frame.startsWith('Event: ContactStatus\r\n')) continue;
-      const h: Record<string, string> = {};
-      for (const line of frame.split('\r\n')) {
-        const i = line.indexOf(': ');
-        if (i > 0) h[line.slice(0, i)] = line.slice(i + 2);
-      }
-      const kind =
-        h.ContactStatus === 'Removed' ? 'remove' : h.ContactStatus === 'NonQualified' ? 'add' : null;
-      if (kind === null || h.AOR === undefined || h.URI === undefined) continue;
-      const key = `${kind} ${h.AOR} ${h.URI}`;
-      if (!stamps.has(key)) stamps.set(key, t);
-    }
-  });
-  socket.write(
-    `Action: Login\r\nActionID: bench-login\r\nUsername: ${SCALE_AMI.user}\r\nSecret: ${SCALE_AMI.secret}\r\nEvents: system\r\n\r\n`,
-  );
-  if (!(await Promise.race([login, sleep(10_000).then(() => false)]))) {
-    socket.destroy();
-    throw new Error('the benchmark AMI session could not log in');
-  }
-  return { stamps, close: () => socket.destroy() };
-}
 
 // ---- matching captured deltas to stamped AMI events ---------------------------------------------------
 
@@ -309,7 +264,7 @@ async function main(): Promise<void> {
       config: (port) => `${scaleDaemonYaml(pbx, port)}\nauth: { viewerToken: ${VIEWER_TOKEN} }\n`,
     });
     console.log(`daemon pid ${daemon.pid} ready in ${fmt(daemon.startMs)} ms, RSS ${mb(daemon.rssBytes())}`);
-    const ami = await amiProbe(pbx.amiPort);
+    const ami = await amiProbe(pbx.amiPort, now);
     closers.push(() => ami.close());
 
     const dir = sippWorkDir('pbxpulse-bench-wsfanout-');
