@@ -317,6 +317,28 @@ describe('resync from the recorded list actions', () => {
     );
   });
 
+  it('a reconnect to a running Asterisk reads the lists once: its FullyBooted precedes the resync', async () => {
+    const t = setup();
+    await t.store.resync('pbx1');
+    const connection = (status: 'up' | 'down') =>
+      t.bus.publish({
+        type: 'node.connection_changed',
+        node: 'pbx1',
+        link: 'ami',
+        status,
+        previous: status === 'up' ? 'down' : 'up',
+        ts: 3,
+        source: 'ami',
+      });
+    connection('down');
+    connection('up');
+    // Asterisk greets every login with FullyBooted, before the after-connect hooks have run.
+    t.bus.publish({ type: 'node.booted', node: 'pbx1', ts: 4, source: 'ami' });
+    await t.store.resync('pbx1');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.ami.calls.filter((c) => c === 'PJSIPShowEndpoints')).toHaveLength(2);
+  });
+
   it('an empty PBX answers Error for its lists: that is empty, not a failure', async () => {
     const t = setup(new Map());
     t.ami.errorMessage = 'No endpoints found';

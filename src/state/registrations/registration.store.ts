@@ -62,6 +62,8 @@ interface NodeSlot {
   state: NodeRegistrations;
   /** A resync has succeeded since start (until then the poll resyncs instead of reconciling). */
   loaded: boolean;
+  /** A resync of the current AMI connection has begun (its lists may predate a FullyBooted). */
+  resyncSinceConnect: boolean;
   readonly duplicates: LinkDuplicates;
   /** Inputs applied while a rebuild's list actions are in flight, one journal per rebuild. */
   readonly journals: Set<RegistrationInput[]>;
@@ -102,6 +104,7 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
         name: node.name,
         state: EMPTY_REGISTRATIONS,
         loaded: false,
+        resyncSinceConnect: false,
         duplicates: new LinkDuplicates(),
         journals: new Set(),
         queue: Promise.resolve(),
@@ -160,6 +163,7 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
    */
   async resync(node: string): Promise<Record<string, number>> {
     const slot = this.slot(node);
+    slot.resyncSinceConnect = true;
     return this.enqueue(slot, async () => {
       const started = Date.now();
       let state: NodeRegistrations;
@@ -299,12 +303,15 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
         return;
       case 'node.booted':
         // Lists read before FullyBooted (a login during `core restart`) report DeviceState Invalid,
-        // and no DeviceStateChange follows when boot completes: read them again.
-        if (slot.loaded) void this.resync(e.node).catch(() => undefined);
+        // and no DeviceStateChange follows when boot completes: read them again. Asterisk also sends
+        // FullyBooted right after every login to a running Asterisk, before the after-connect resync
+        // has begun: that one needs no second read (it would double every reconnect's work).
+        if (slot.loaded && slot.resyncSinceConnect) void this.resync(e.node).catch(() => undefined);
         return;
       case 'node.connection_changed':
         // A link that drops or returns breaks the pairing of the two links' copies: start afresh.
         slot.duplicates.clear();
+        if (e.link === 'ami') slot.resyncSinceConnect = false;
         if (e.link === 'ami' && e.status !== 'up') this.stopTimers(slot);
         return;
       default: {
