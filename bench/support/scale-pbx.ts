@@ -174,7 +174,10 @@ function generatedConfig(opts: {
   sub('rtp.conf', /^rtpend = \d+$/m, `rtpend = ${opts.rtp[1]}`);
   // Asterisk's own exporter, for the /metrics comparison (the sandbox leaves it unloaded).
   sub('modules.conf', /^noload => res_prometheus\.so.*$/m, '');
-  files['logger.conf'] = '[general]\n[logfiles]\nmessages => notice,warning,error\n';
+  // One log file per start, kept after stop: a benchmark's Asterisk warnings (taskprocessor overload,
+  // dropped AMI sessions) can be read after the next benchmark started its own.
+  files['logger.conf'] =
+    `[general]\n[logfiles]\nmessages-${new Date().toISOString().replace(/[:.]/g, '-')} => notice,warning,error\n`;
   files['pjsip.conf'] = pjsipConf(opts.endpoints, opts.sipPort, opts.httpPort);
   files['prometheus.conf'] = '[general]\nenabled = yes\ncore_metrics_enabled = yes\nuri = metrics\n';
   return files;
