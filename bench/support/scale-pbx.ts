@@ -32,7 +32,10 @@ const BOOT_TIMEOUT_MS = 120_000;
 
 export const SCALE_FIRST_ENDPOINT = 70000;
 export const SCALE_AMI = { user: 'pbxpulse', secret: 'scale-ami-secret' } as const;
-/** `manager.conf` `writetimeout` of the scale profile's AMI user (the README's recommendation). */
+/**
+ * `manager.conf` `writetimeout` of the scale profile's AMI user and `ari.conf` `websocket_write_timeout`
+ * (the README's recommendation for big PBXs).
+ */
 export const SCALE_AMI_WRITE_TIMEOUT_MS = 2000;
 export const SCALE_ARI = { user: 'pbxpulse', password: 'scale-ari-secret' } as const;
 
@@ -170,6 +173,9 @@ function generatedConfig(opts: {
   );
   sub('http.conf', /^bindport = \d+$/m, `bindport = ${opts.httpPort}`);
   sub('ari.conf', /^password = sandbox-ari-secret$/m, `password = ${SCALE_ARI.password}`);
+  // Likewise for the ARI events socket (default 100 ms); on Asterisk 22.10.1 a socket closed that way
+  // was seen to wedge the whole HTTP server and, with it, the PJSIP registrar.
+  sub('ari.conf', /^pretty = no$/m, `pretty = no\nwebsocket_write_timeout = ${SCALE_AMI_WRITE_TIMEOUT_MS}`);
   sub('rtp.conf', /^rtpstart = \d+$/m, `rtpstart = ${opts.rtp[0]}`);
   sub('rtp.conf', /^rtpend = \d+$/m, `rtpend = ${opts.rtp[1]}`);
   // Asterisk's own exporter, for the /metrics comparison (the sandbox leaves it unloaded).
