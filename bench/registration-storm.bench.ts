@@ -358,9 +358,12 @@ async function main(): Promise<void> {
     const callResult = await calls.done;
     console.log(`call SIPp done: ${sippLine(callResult)}`);
     const callSippCpu = callCpu.stop();
-    // Settled: no SIP traffic left; Asterisk's channels gone (bounded wait).
+    // Settled: no SIP traffic left; Asterisk's channels gone (bounded wait); the daemon has caught up
+    // (a resync after a link lost in the storm reads 10k endpoint details).
     for (let i = 0; i < 60 && (await cliChannels(pbx)).size > 0; i++) await sleep(500);
-    await sleep(1000);
+    const caughtUp = Date.now();
+    await waitSettled(daemon, NODE, N);
+    console.log(`daemon caught up ${fmt(Date.now() - caughtUp)} ms after the last channel ended`);
     const settled = await compareAll(pbx, daemon);
     const endRss = daemon.rssBytes();
     const astCpuTotal = astCpu.stop();
