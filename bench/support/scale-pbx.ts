@@ -309,8 +309,8 @@ export function scaleNodeYaml(pbx: ScalePbx, name = 'scale'): string {
 export function scaleDaemonYaml(pbx: ScalePbx, httpPort: number, extra = ''): string {
   return [
     `http: { host: 127.0.0.1, port: ${httpPort} }`,
-    // Link transitions and resyncs are logged at info: a benchmark's daemon log tells what happened.
-    'log: { level: info }',
+    // Link transitions and resyncs are logged at `log`: a benchmark's daemon log tells what happened.
+    'log: { level: log }',
     'nodes:',
     scaleNodeYaml(pbx),
     extra,
