@@ -317,6 +317,35 @@ describe('resync from the recorded list actions', () => {
     );
   });
 
+  it('tries a failed resync again after 5 s, then 10 s, not a whole reconciliation interval later', async () => {
+    jest.useFakeTimers();
+    const t = setup();
+    await t.store.resync('pbx1');
+    // An overloaded Asterisk: the lists fail (here refused; in a storm, timed out).
+    t.ami.errorMessage = 'Permission denied';
+    await expect(t.store.resync('pbx1')).rejects.toThrow('Permission denied');
+    t.ami.calls.length = 0;
+    const lists = () => t.ami.calls.filter((c) => c === 'PJSIPShowEndpoints').length;
+    await jest.advanceTimersByTimeAsync(4900);
+    expect(lists()).toBe(0);
+    await jest.advanceTimersByTimeAsync(200);
+    expect(lists()).toBe(1); // failed again: the next try doubles the wait
+    t.ami.errorMessage = undefined;
+    await jest.advanceTimersByTimeAsync(9800);
+    expect(lists()).toBe(1);
+    await jest.advanceTimersByTimeAsync(300);
+    expect(lists()).toBe(2); // a full resync, which succeeds
+    expect(t.ami.calls).toContain('PJSIPShowAuths');
+    t.ami.calls.length = 0;
+    // Rebuilt: back to the reconciliation interval (60 s).
+    await jest.advanceTimersByTimeAsync(59_000);
+    expect(lists()).toBe(0);
+    await jest.advanceTimersByTimeAsync(1_500);
+    expect(lists()).toBe(1);
+    t.store.onModuleDestroy();
+    jest.useRealTimers();
+  });
+
   it('a reconnect to a running Asterisk reads the lists once: its FullyBooted precedes the resync', async () => {
     const t = setup();
     await t.store.resync('pbx1');

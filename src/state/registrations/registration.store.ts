@@ -43,6 +43,12 @@ const ENRICH_DELAY_MS = 200;
 const ENRICH_BATCH = 4;
 /** A burst of Reload events (`core reload`, then a module reload) re-reads the config once. */
 const RELOAD_DELAY_MS = 250;
+/**
+ * A failed resync (a list action timed out on an overloaded Asterisk) is tried again after this, doubled
+ * per further failure up to the reconciliation interval: until one succeeds the state may hold every
+ * contact the lost events should have removed.
+ */
+const RESYNC_RETRY_MS = 5000;
 /** `PJSIPShowEndpoint` actions in flight at once during a rebuild. */
 const DETAIL_CONCURRENCY = 4;
 
@@ -64,6 +70,8 @@ interface NodeSlot {
   loaded: boolean;
   /** A resync of the current AMI connection has begun (its lists may predate a FullyBooted). */
   resyncSinceConnect: boolean;
+  /** Resyncs failed in a row since the last one that succeeded (0: the state was rebuilt). */
+  resyncFailures: number;
   readonly duplicates: LinkDuplicates;
   /** Inputs applied while a rebuild's list actions are in flight, one journal per rebuild. */
   readonly journals: Set<RegistrationInput[]>;
@@ -105,6 +113,7 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
         state: EMPTY_REGISTRATIONS,
         loaded: false,
         resyncSinceConnect: false,
+        resyncFailures: 0,
         duplicates: new LinkDuplicates(),
         journals: new Set(),
         queue: Promise.resolve(),
@@ -179,8 +188,12 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
           return (live) => buildRegistrations({ endpoints, aors, auths, contacts, details }, live);
         }));
         slot.loaded = true;
+        slot.resyncFailures = 0;
+      } catch (err) {
+        slot.resyncFailures += 1;
+        throw err;
       } finally {
-        // Also after a failure: the next tick retries (as a resync until one succeeded).
+        // After a failure the next tick comes soon and is a resync again (see runReconcile).
         if (this.ami.pjsip(node).isUp) this.scheduleReconcile(slot);
       }
       const counts = {
@@ -346,16 +359,20 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
   private scheduleReconcile(slot: NodeSlot): void {
     clearTimeout(slot.reconcileTimer);
     if (this.destroyed) return;
+    const delay =
+      slot.resyncFailures === 0
+        ? this.reconcileIntervalMs
+        : Math.min(this.reconcileIntervalMs, RESYNC_RETRY_MS * 2 ** (slot.resyncFailures - 1));
     slot.reconcileTimer = setTimeout(() => {
       slot.reconcileTimer = undefined;
       void this.runReconcile(slot);
-    }, this.reconcileIntervalMs);
+    }, delay);
     slot.reconcileTimer.unref();
   }
 
   private async runReconcile(slot: NodeSlot): Promise<void> {
     try {
-      if (slot.loaded) await this.reconcile(slot.name);
+      if (slot.loaded && slot.resyncFailures === 0) await this.reconcile(slot.name);
       else await this.resync(slot.name);
     } catch (err) {
       this.logger.warn(`${slot.name}: reconciliation failed: ${(err as Error).message}`);
