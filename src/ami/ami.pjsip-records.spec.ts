@@ -8,7 +8,7 @@ import { normaliseAmiEvent } from './ami.normaliser';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
-const FRAMES = 400;
+const FRAMES = 800;
 /** Frames as big as a `PJSIPShowEndpoint` answer grown by many options: 64 kB each. */
 const PADDING = `X-Padding: ${'p'.repeat(64 * 1024)}\r\n`;
 
@@ -22,8 +22,9 @@ function parse(text: string): AmiMessage[] {
 
 /** Heap bytes still used after `keep` was built from FRAMES big frames and the frames were dropped. */
 function retainedBytes<T>(frame: (i: number) => string, keep: (msgs: AmiMessage[]) => T): number {
-  gc();
-  gc();
+  // Several collections first: V8 also flushes the bytecode of functions not run for a few collections
+  // (earlier test files of this worker), which would otherwise shrink the heap during the measurement.
+  for (let i = 0; i < 6; i++) gc();
   const before = process.memoryUsage().heapUsed;
   const kept: T[] = [];
   for (let i = 0; i < FRAMES; i++) kept.push(keep(parse(frame(i))));
@@ -53,25 +54,25 @@ const contactStatus = (i: number): string =>
 const MB = 1024 * 1024;
 
 describe('records and events keep no AMI frame alive', () => {
-  // What is at stake: 400 frames of 64 kB are 25.6 MB. A record that kept one header value as a view
+  // What is at stake: 800 frames of 64 kB are 51 MB. A record that kept one header value as a view
   // into its frame would keep them all.
   it('a control: a kept header value, as the parser cuts it, pins its whole frame', () => {
     const retained = retainedBytes(endpointList, (msgs) => msgs[0].fields.Transport);
-    expect(retained).toBeGreaterThan(20 * MB);
+    expect(retained).toBeGreaterThan(40 * MB);
   });
 
   it('endpoint records (name, transport, aors, auths) detach their strings', () => {
     const retained = retainedBytes(endpointList, (msgs) => endpointRecords(msgs)[0]);
-    expect(retained).toBeLessThan(6 * MB);
+    expect(retained).toBeLessThan(10 * MB);
   });
 
   it('contact records (aor, uri, endpoint, user agent, via, call id) detach their strings', () => {
     const retained = retainedBytes(contactDetail, (msgs) => contactRecords(msgs)[0]);
-    expect(retained).toBeLessThan(6 * MB);
+    expect(retained).toBeLessThan(10 * MB);
   });
 
   it('ContactStatus events carry detached endpoint, AOR and URI', () => {
     const retained = retainedBytes(contactStatus, (msgs) => normaliseAmiEvent('n', msgs[0], 0));
-    expect(retained).toBeLessThan(6 * MB);
+    expect(retained).toBeLessThan(10 * MB);
   });
 });
