@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, WebSocketServer } from 'ws';
+import { childReply } from './child-reply';
 
 const now = (): number => performance.timeOrigin + performance.now();
 
@@ -95,20 +96,7 @@ export async function startBareServer(hello: string, snapshot: string): Promise<
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const next = <E extends Reply['ev']>(ev: E): Promise<Extract<Reply, { ev: E }>> =>
-    new Promise((resolve, reject) => {
-      const onMessage = (r: Reply): void => {
-        if (r.ev !== ev) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(r as Extract<Reply, { ev: E }>);
-      };
-      const onExit = (code: number | null): void => {
-        child.off('message', onMessage);
-        reject(new Error(`the bare ws server exited (${String(code)}) waiting for ${ev}`));
-      };
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
+    childReply<Reply, E>(child, ev, 'the bare ws server');
   const listening = next('listening');
   child.send({ cmd: 'listen', hello, snapshot } satisfies Command);
   const { port } = await listening;

@@ -17,6 +17,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { childReply } from './child-reply';
 
 export const now = (): number => performance.timeOrigin + performance.now();
 
@@ -321,22 +322,11 @@ export function startClientPool(procs: number): ClientPool {
     child: ChildProcess,
     cmd: Command,
     ev: E,
-  ): Promise<Extract<Reply, { ev: E }>> =>
-    new Promise((resolve, reject) => {
-      const onMessage = (r: Reply): void => {
-        if (r.ev !== ev) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(r as Extract<Reply, { ev: E }>);
-      };
-      const onExit = (code: number | null): void => {
-        child.off('message', onMessage);
-        reject(new Error(`a /ws client process exited (${String(code)}) during ${cmd.cmd}`));
-      };
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-      child.send(cmd);
-    });
+  ): Promise<Extract<Reply, { ev: E }>> => {
+    const reply = childReply<Reply, E>(child, ev, `a /ws client process (during ${cmd.cmd})`);
+    child.send(cmd);
+    return reply;
+  };
   const all = <E extends Reply['ev']>(cmd: Command | ((i: number) => Command), ev: E) =>
     Promise.all(children.map((c, i) => ask(c, typeof cmd === 'function' ? cmd(i) : cmd, ev)));
 
