@@ -41,6 +41,19 @@ export class AmiFrameParser {
   }
 
   push(chunk: Buffer): void {
+    if (this.pending.length > 0 && !this.expectGreeting && !this.discarding) {
+      // Join only the frame that straddles the two chunks, not the whole chunk to it: copying every
+      // 64 kB chunk once more was ~6 % of the ingest path.
+      const end = this.endOfPendingFrame(chunk);
+      if (end > 0 && end < chunk.length) {
+        const head = Buffer.concat([this.pending, chunk.subarray(0, end)]);
+        this.pending = Buffer.alloc(0);
+        this.scanFrom = 0;
+        this.push(head);
+        this.push(chunk.subarray(end));
+        return;
+      }
+    }
     let buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     let start = 0;
 
@@ -84,6 +97,26 @@ export class AmiFrameParser {
       start = 0;
     }
     this.keep(buf, start, Math.max(0, buf.length - start - 3));
+  }
+
+  /**
+   * Where in `chunk` the frame held in `pending` ends (just past its terminator), or -1. The terminator
+   * may begin in the last 3 bytes of `pending`, the part not yet searched.
+   */
+  private endOfPendingFrame(chunk: Buffer): number {
+    const p = this.pending;
+    for (let k = 3; k >= 1; k--) {
+      if (
+        p.length >= k &&
+        chunk.length >= 4 - k &&
+        p.subarray(p.length - k).equals(CRLF_CRLF.subarray(0, k)) &&
+        chunk.subarray(0, 4 - k).equals(CRLF_CRLF.subarray(k))
+      ) {
+        return 4 - k;
+      }
+    }
+    const i = chunk.indexOf(CRLF_CRLF);
+    return i < 0 ? -1 : i + 4;
   }
 
   private keep(buf: Buffer, start: number, scanFrom: number): void {
