@@ -36,20 +36,28 @@ export class ResyncCoordinator {
 
   async resync(node: string, link: LinkKind): Promise<Record<string, number>> {
     const counts: Record<string, number> = {};
+    const failed: string[] = [];
     const started = Date.now();
     for (const [name, handler] of this.handlers[link]) {
       try {
         Object.assign(counts, await handler(node));
       } catch (err) {
+        failed.push(name);
         this.logger.warn(`${node}: ${link} resync step '${name}' failed: ${(err as Error).message}`);
       }
     }
     const summary = Object.entries(counts)
       .map(([k, v]) => `${v} ${k}`)
       .join(', ');
-    this.logger.log(
-      `${node}: resynced after ${link} connect in ${Date.now() - started} ms${summary ? ` (${summary})` : ''}`,
-    );
+    const took = `after ${link} connect in ${Date.now() - started} ms${summary ? ` (${summary})` : ''}`;
+    // A failed step is retried by its own store; the log must not read as if everything was rebuilt.
+    if (failed.length > 0) {
+      this.logger.warn(
+        `${node}: resync incomplete ${took}: ${failed.map((f) => `'${f}'`).join(', ')} failed`,
+      );
+    } else {
+      this.logger.log(`${node}: resynced ${took}`);
+    }
     this.bus.publish({ type: 'state.resynced', node, link, counts, ts: Date.now(), source: link });
     return counts;
   }
