@@ -142,6 +142,40 @@ describe('DiagnosticsService', () => {
   describe('periodic recompute (fake timers)', () => {
     afterEach(() => jest.useRealTimers());
 
+    it('tries a failed recomputation after a resync again 5 s later (then 10 s), not 5 minutes later', async () => {
+      jest.useFakeTimers();
+      const pjsip = fakePjsip();
+      const service = pjsip.service as unknown as { allEndpointDetails: () => Promise<unknown> };
+      const working = service.allEndpointDetails;
+      let failing = true;
+      let attempts = 0;
+      service.allEndpointDetails = () => {
+        attempts += 1;
+        // Asterisk still booting after a restart: the first reads fail.
+        return failing ? Promise.reject(new Error('AMI action PJSIPShowEndpoints failed')) : working();
+      };
+      const bus = new EventBus();
+      const svc = new DiagnosticsService(config, pjsip.service, bus);
+      bus.publish({ type: 'state.resynced', node: 'pbx1', link: 'ami', counts: {}, ts: 0, source: 'ami' });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(attempts).toBe(1);
+      await jest.advanceTimersByTimeAsync(4_900);
+      expect(attempts).toBe(1);
+      await jest.advanceTimersByTimeAsync(200);
+      expect(attempts).toBe(2); // failed again: next in 10 s
+      failing = false;
+      await jest.advanceTimersByTimeAsync(9_800);
+      expect(attempts).toBe(2);
+      await jest.advanceTimersByTimeAsync(300);
+      expect(attempts).toBe(3);
+      expect(svc.cached().map((c) => c.node)).toEqual(['pbx1']);
+      // Succeeded: no retry left waiting.
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(attempts).toBe(3);
+      svc.onModuleDestroy();
+      expect(jest.getTimerCount()).toBe(0);
+    });
+
     it('recomputes every node every 5 minutes after bootstrap, and stops on module destroy', async () => {
       jest.useFakeTimers();
       expect(DIAGNOSTICS_INTERVAL_MS).toBe(5 * 60_000);

@@ -29,6 +29,12 @@ export interface DiagnosticsResult {
 
 /** Recompute period, besides every AMI resync and module reload. */
 export const DIAGNOSTICS_INTERVAL_MS = 5 * 60_000;
+/**
+ * A background recomputation that failed (Asterisk still booting after a restart, an action timed out
+ * under load) is tried again this long after, doubling per further failure up to the period: the
+ * previous result, which may describe the configuration before a restart, is served meanwhile.
+ */
+export const DIAGNOSTICS_RETRY_MS = 5000;
 
 /**
  * Keeps the last diagnosis of each node: recomputed after every AMI resync, after a module reload and
@@ -42,8 +48,12 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
   /** The computation to run after the in-flight one, per node. */
   private readonly queued = new Map<string, Promise<DiagnosticsResult>>();
   private readonly lastError = new Map<string, string>();
+  /** Failed background recomputations in a row, and the retry waiting, per node. */
+  private readonly failures = new Map<string, number>();
+  private readonly retries = new Map<string, NodeJS.Timeout>();
   private readonly unsubscribe: () => void;
   private timer: NodeJS.Timeout | undefined;
+  private destroyed = false;
 
   /** Alert ids raised per node from findings, to clear the ones that disappear. */
   private readonly raised = new Map<string, Set<string>>();
@@ -68,8 +78,11 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   onModuleDestroy(): void {
+    this.destroyed = true;
     this.unsubscribe();
     if (this.timer) clearInterval(this.timer);
+    for (const t of this.retries.values()) clearTimeout(t);
+    this.retries.clear();
   }
 
   /** Every node's cached result (for the metric). */
@@ -196,11 +209,23 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
   }
 
   private refreshInBackground(node: string): void {
-    this.refresh(node).catch((err: unknown) => {
-      const msg = err instanceof Error ? err.message : String(err);
-      if (this.lastError.get(node) !== msg) this.logger.warn(`${node}: diagnostics not recomputed: ${msg}`);
-      this.lastError.set(node, msg);
-    });
+    clearTimeout(this.retries.get(node));
+    this.retries.delete(node);
+    this.refresh(node).then(
+      () => this.failures.delete(node),
+      (err: unknown) => {
+        const msg = err instanceof Error ? err.message : String(err);
+        if (this.lastError.get(node) !== msg) this.logger.warn(`${node}: diagnostics not recomputed: ${msg}`);
+        this.lastError.set(node, msg);
+        if (this.destroyed) return;
+        const failures = (this.failures.get(node) ?? 0) + 1;
+        this.failures.set(node, failures);
+        const delay = Math.min(DIAGNOSTICS_INTERVAL_MS, DIAGNOSTICS_RETRY_MS * 2 ** (failures - 1));
+        const timer = setTimeout(() => this.refreshInBackground(node), delay);
+        timer.unref();
+        this.retries.set(node, timer);
+      },
+    );
   }
 }
 
