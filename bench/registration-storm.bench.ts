@@ -23,7 +23,7 @@ import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { freePort } from '../test/support/prometheus-server';
 import { amiProbe } from './support/ami-probe';
-import { processCpu, startDaemonProcess, waitSettled, type DaemonProcess } from './support/daemon-process';
+import { cpuSampler, startDaemonProcess, waitSettled, type DaemonProcess } from './support/daemon-process';
 import { scaleDaemonYaml, startScalePbx, type ScalePbx } from './support/scale-pbx';
 import { assertSipp, sippWorkDir, startSipp, writeInjectionCsv, type SippResult } from './support/sipp';
 
@@ -221,34 +221,6 @@ async function compareAll(pbx: ScalePbx, daemon: DaemonProcess): Promise<Record<
     'registered endpoints': drift(regBefore, regD, regAfter),
     contacts: drift(contactsBefore, contactsD, contactsAfter),
     channels: drift(channelsBefore, channelsD, channelsAfter),
-  };
-}
-
-/** Samples a process's CPU once a second until it exits, keeping the last reading. */
-function cpuSampler(pids: () => number[]): { stop: () => number; last: () => number } {
-  const lastSeen = new Map<number, number>();
-  const base = new Map<number, number>();
-  const tick = (): void => {
-    for (const pid of pids()) {
-      try {
-        const s = processCpu(pid).seconds;
-        if (!base.has(pid)) base.set(pid, s);
-        lastSeen.set(pid, s);
-      } catch {
-        // exited: keep its last reading
-      }
-    }
-  };
-  tick();
-  const timer = setInterval(tick, 1000);
-  const total = (): number => [...lastSeen].reduce((a, [pid, s]) => a + s - (base.get(pid) ?? s), 0);
-  return {
-    last: total,
-    stop: () => {
-      tick();
-      clearInterval(timer);
-      return total();
-    },
   };
 }
 

@@ -31,7 +31,7 @@ import { freePort } from '../test/support/prometheus-server';
 import { amiProbe } from './support/ami-probe';
 import { startBareServer } from './support/bare-ws-server';
 import {
-  processCpu,
+  cpuSampler,
   processRssBytes,
   startDaemonProcess,
   type DaemonProcess,
@@ -158,32 +158,6 @@ async function waitForEndpoints(
   return { endpoints, ms: now() - t0 };
 }
 
-/** CPU seconds of some processes between start and stop (a process that exits keeps its last reading). */
-function cpuOf(pids: () => number[]): { stop: () => number } {
-  const base = new Map<number, number>();
-  const last = new Map<number, number>();
-  const tick = (): void => {
-    for (const pid of pids()) {
-      try {
-        const s = processCpu(pid).seconds;
-        if (!base.has(pid)) base.set(pid, s);
-        last.set(pid, s);
-      } catch {
-        // exited
-      }
-    }
-  };
-  tick();
-  const timer = setInterval(tick, 500);
-  return {
-    stop: () => {
-      tick();
-      clearInterval(timer);
-      return [...last].reduce((a, [pid, s]) => a + s - (base.get(pid) ?? s), 0);
-    },
-  };
-}
-
 function rssPeakOf(pid: number): { stop: () => number } {
   let peak = 0;
   const tick = (): void => {
@@ -281,7 +255,7 @@ async function main(): Promise<void> {
 
     // ---- phase 1: pbxpulse
     const wsUrl = `${daemon.url.replace('http', 'ws')}/ws?token=${VIEWER_TOKEN}`;
-    const daemonCpuConnect = cpuOf(() => [daemon!.pid]);
+    const daemonCpuConnect = cpuSampler(() => [daemon!.pid], 500);
     const conn = await pool.connect(wsUrl, CLIENTS, true);
     const connectCpu = daemonCpuConnect.stop();
     console.log(
@@ -290,8 +264,8 @@ async function main(): Promise<void> {
     if (conn.ok === 0) throw new Error('no /ws client connected to the daemon');
     await pool.record();
     const events0 = await amiEventsTotal(daemon);
-    const cpu = cpuOf(() => [daemon!.pid]);
-    const clientCpu = cpuOf(() => pool.pids);
+    const cpu = cpuSampler(() => [daemon!.pid], 500);
+    const clientCpu = cpuSampler(() => pool.pids, 500);
     const rss = rssPeakOf(daemon.pid);
     const t0 = now();
     const regResult = await storm(pbx, dir, csv);
@@ -349,8 +323,8 @@ async function main(): Promise<void> {
       `bare: ${fmt(conn2.ok)} clients connected in ${fmt(conn2.ms / 1000, 1)} s, ${fmt(conn2.failed)} failed`,
     );
     await pool.record();
-    const bareCpu = cpuOf(() => [bare.pid]);
-    const clientCpu2 = cpuOf(() => pool.pids);
+    const bareCpu = cpuSampler(() => [bare.pid], 500);
+    const clientCpu2 = cpuSampler(() => pool.pids, 500);
     // The same storm again, the daemon watching it with no /ws client: its AMI rate without the fan-out.
     const eventsIdle0 = await amiEventsTotal(daemon);
     const load = BARE_LOAD ? storm(pbx, dir, csv) : Promise.resolve(undefined);

@@ -81,6 +81,37 @@ export function processCpu(pid: number): CpuTime {
   return { seconds: user + system, userSeconds: user, systemSeconds: system };
 }
 
+/**
+ * CPU seconds used by some processes (`pids()` is asked again at each sample) from now until `stop()`,
+ * sampled every `everyMs`; a process that exits keeps its last reading. `last()` reads without stopping.
+ */
+export function cpuSampler(pids: () => number[], everyMs = 1000): { stop: () => number; last: () => number } {
+  const lastSeen = new Map<number, number>();
+  const base = new Map<number, number>();
+  const tick = (): void => {
+    for (const pid of pids()) {
+      try {
+        const s = processCpu(pid).seconds;
+        if (!base.has(pid)) base.set(pid, s);
+        lastSeen.set(pid, s);
+      } catch {
+        // exited: keep its last reading
+      }
+    }
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
+  const total = (): number => [...lastSeen].reduce((a, [pid, s]) => a + s - (base.get(pid) ?? s), 0);
+  return {
+    last: total,
+    stop: () => {
+      tick();
+      clearInterval(timer);
+      return total();
+    },
+  };
+}
+
 /** Resident set size of any process, from /proc/<pid>/status. */
 export function processRssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));

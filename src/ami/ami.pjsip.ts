@@ -15,13 +15,7 @@ import type {
   PjsipObject,
   TransportRow,
 } from '../common/pbx.records';
-import type {
-  AmiActionFields,
-  AmiActionOptions,
-  AmiListOptions,
-  AmiListResult,
-  AmiMappedListOptions,
-} from './ami.connection';
+import type { AmiActionFields, AmiConnection, AmiListResult } from './ami.connection';
 import { AmiActionError, AmiConnectionClosedError } from './ami.errors';
 import { amiValues, type AmiMessage } from './ami.message';
 import {
@@ -42,16 +36,7 @@ import {
 } from './ami.pjsip-records';
 
 /** What the query surface needs of a node's AMI link (`AmiConnection` has it; unit tests pass a fake). */
-export interface AmiActionLink {
-  readonly isUp: boolean;
-  action(action: string, fields?: AmiActionFields, opts?: AmiActionOptions): Promise<AmiMessage>;
-  listAction(action: string, fields?: AmiActionFields, opts?: AmiListOptions): Promise<AmiListResult>;
-  listAction<T>(
-    action: string,
-    fields: AmiActionFields,
-    opts: AmiMappedListOptions<T>,
-  ): Promise<AmiListResult<T>>;
-}
+export type AmiActionLink = Pick<AmiConnection, 'isUp' | 'action' | 'listAction'>;
 
 const LIST_ACTIONS: Readonly<Record<PjsipListKind, string>> = {
   endpoints: 'PJSIPShowEndpoints',
