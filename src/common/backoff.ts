@@ -8,6 +8,11 @@ export interface BackoffOptions {
   random?: () => number;
 }
 
+/** `initialMs` doubled `attempt` times (0: `initialMs`), capped at `maxMs`. */
+export function doubledDelay(initialMs: number, maxMs: number, attempt: number): number {
+  return Math.min(maxMs, initialMs * 2 ** Math.min(attempt, 30));
+}
+
 export class Backoff {
   private attempt = 0;
   private readonly random: () => number;
@@ -21,7 +26,7 @@ export class Backoff {
    * the cap. Half-jitter keeps retries spread out without ever retrying immediately in a loop.
    */
   next(): number {
-    const ceiling = Math.min(this.options.maxMs, this.options.initialMs * 2 ** Math.min(this.attempt, 30));
+    const ceiling = doubledDelay(this.options.initialMs, this.options.maxMs, this.attempt);
     this.attempt += 1;
     return Math.round(ceiling / 2 + this.random() * (ceiling / 2));
   }

@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { PBXPULSE_CONFIG } from '../../config/config.module';
 import type { PbxpulseConfig } from '../../config/config.types';
+import { doubledDelay } from '../../common/backoff';
 import { NodeNotFoundError } from '../../common/errors';
 import { AlertsService } from '../../detectors/alerts.service';
 import { EventBus } from '../../events/event-bus';
@@ -220,7 +221,7 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
         if (this.destroyed) return;
         const failures = (this.failures.get(node) ?? 0) + 1;
         this.failures.set(node, failures);
-        const delay = Math.min(DIAGNOSTICS_INTERVAL_MS, DIAGNOSTICS_RETRY_MS * 2 ** (failures - 1));
+        const delay = doubledDelay(DIAGNOSTICS_RETRY_MS, DIAGNOSTICS_INTERVAL_MS, failures - 1);
         const timer = setTimeout(() => this.refreshInBackground(node), delay);
         timer.unref();
         this.retries.set(node, timer);

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import type { AmiPjsip } from '../../ami/ami.pjsip';
 import { AmiService } from '../../ami/ami.service';
+import { doubledDelay } from '../../common/backoff';
 import { NodeNotFoundError } from '../../common/errors';
 import type { EndpointDetailRecord, EndpointRecord } from '../../common/pbx.records';
 import { PBXPULSE_CONFIG } from '../../config/config.module';
@@ -362,7 +363,7 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
     const delay =
       slot.resyncFailures === 0
         ? this.reconcileIntervalMs
-        : Math.min(this.reconcileIntervalMs, RESYNC_RETRY_MS * 2 ** (slot.resyncFailures - 1));
+        : doubledDelay(RESYNC_RETRY_MS, this.reconcileIntervalMs, slot.resyncFailures - 1);
     slot.reconcileTimer = setTimeout(() => {
       slot.reconcileTimer = undefined;
       void this.runReconcile(slot);
