@@ -20,19 +20,36 @@ function parse(text: string): AmiMessage[] {
   return out;
 }
 
-/** Heap bytes still used after `keep` was built from FRAMES big frames and the frames were dropped. */
+/**
+ * Collect until the heap stops shrinking. A few collections are not always enough: V8 also flushes the
+ * bytecode of functions not run for a while (earlier test files of this worker, ts-jest's compiler when
+ * it had no cache), tens of MB that would otherwise vanish during the measurement.
+ */
+function settledHeap(): number {
+  let last = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 40; i++) {
+    gc();
+    const now = process.memoryUsage().heapUsed;
+    if (Math.abs(last - now) < 64 * 1024) return now;
+    last = now;
+  }
+  return last;
+}
+
+/**
+ * Heap bytes that what `keep` built from FRAMES big frames holds once the frames were dropped: the heap
+ * with those results alive minus the heap once they are dropped too, so that whatever else the worker
+ * frees meanwhile does not count.
+ */
 function retainedBytes<T>(frame: (i: number) => string, keep: (msgs: AmiMessage[]) => T): number {
-  // Several collections first: V8 also flushes the bytecode of functions not run for a few collections
-  // (earlier test files of this worker), which would otherwise shrink the heap during the measurement.
-  for (let i = 0; i < 6; i++) gc();
-  const before = process.memoryUsage().heapUsed;
+  settledHeap();
   const kept: T[] = [];
   for (let i = 0; i < FRAMES; i++) kept.push(keep(parse(frame(i))));
-  gc();
-  gc();
-  const after = process.memoryUsage().heapUsed;
+  const withKept = settledHeap();
+  // Read after the measurement, so that V8 cannot treat the array as dead during it.
   expect(kept).toHaveLength(FRAMES);
-  return after - before;
+  kept.length = 0;
+  return withKept - settledHeap();
 }
 
 const endpointList = (i: number): string =>
