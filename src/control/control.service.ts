@@ -14,6 +14,7 @@ import { NodeStateStore } from '../state/node-state.store';
 import { EndpointNotFoundError } from '../state/registrations/registration.errors';
 import type { Role } from '../common/token-auth';
 import { RateLimitedError, ReloadFailedError } from './control.errors';
+import { parseQualifyBody } from './control-body';
 import { type ReloadModule, parseReloadBody } from './reload-modules';
 import { CONTROL_CLOCK, type ControlClock, ReloadRateLimiter } from './reload-rate-limiter';
 
@@ -54,9 +55,9 @@ export interface RefusedCall {
   action: ControlAction;
   /** The `:node` route parameter as received. */
   node: string;
-  /** Reload: the request body as parsed by Express (the module is read from it, if allowlisted). */
+  /** Reload: the request body as the JSON parser read it (the module is read from it, if allowlisted). */
   body?: unknown;
-  /** The JSON parser refused the body: no module can be read from it. */
+  /** Express refused the request before routing it (body parser, undecodable path): no module to read. */
   unreadableBody?: boolean;
   /** Qualify: the `:name` route parameter as received. */
   endpoint?: string;
@@ -144,8 +145,11 @@ export class ControlService {
     };
   }
 
-  /** Ask Asterisk to qualify the endpoint's contacts now (AMI `PJSIPQualify`; answers arrive as events). */
-  async qualify(node: string, endpoint: string, by: Role): Promise<QualifyResponse> {
+  /**
+   * Ask Asterisk to qualify the endpoint's contacts now (AMI `PJSIPQualify`; answers arrive as
+   * events). `body` as received: none or `{}`.
+   */
+  async qualify(node: string, endpoint: string, by: Role, body?: unknown): Promise<QualifyResponse> {
     const done = (result: ControlResult, reason?: string): void => {
       this.audit({ node, action: 'qualify', endpoint: printableName(endpoint), result, by, reason });
     };
@@ -156,6 +160,12 @@ export class ControlService {
     if (!ENDPOINT_NAME.test(endpoint)) {
       done('bad_request');
       throw new BadRequestError('endpoint name must be 1-128 printable characters without spaces');
+    }
+    try {
+      parseQualifyBody(body);
+    } catch (err) {
+      done('bad_request');
+      throw err;
     }
     const ami = this.ami.pjsip(node);
     if (!ami.isUp) {
