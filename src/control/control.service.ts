@@ -14,7 +14,7 @@ import { NodeStateStore } from '../state/node-state.store';
 import { EndpointNotFoundError } from '../state/registrations/registration.errors';
 import type { Role } from '../common/token-auth';
 import { RateLimitedError, ReloadFailedError } from './control.errors';
-import { parseQualifyBody } from './control-body';
+import { NON_JSON_BODY, parseQualifyBody } from './control-body';
 import { type ReloadModule, parseReloadBody } from './reload-modules';
 import { CONTROL_CLOCK, type ControlClock, ReloadRateLimiter } from './reload-rate-limiter';
 
@@ -43,6 +43,8 @@ export interface QualifyResponse {
 
 /** PJSIP object names: printable, no whitespace or AMI header separators. */
 const ENDPOINT_NAME = /^[\x21-\x7e]{1,128}$/;
+/** The audit reason of a body sent without `Content-Type: application/json` (fixed text, no caller input). */
+const NON_JSON_REASON = 'body is not application/json';
 /** How much of an unknown node's requested name the audit keeps (it is caller input). */
 const UNKNOWN_NODE_MAX = 64;
 
@@ -97,7 +99,8 @@ export class ControlService {
     try {
       module = parseReloadBody(body);
     } catch (err) {
-      this.audit({ node, action: 'reload', module: INVALID_MODULE_LABEL, result: 'bad_request', by });
+      const reason = body === NON_JSON_BODY ? NON_JSON_REASON : undefined;
+      this.audit({ node, action: 'reload', module: INVALID_MODULE_LABEL, result: 'bad_request', by, reason });
       throw err;
     }
     const refuse = (result: ControlResult, err: Error): never => {
@@ -164,7 +167,7 @@ export class ControlService {
     try {
       parseQualifyBody(body);
     } catch (err) {
-      done('bad_request');
+      done('bad_request', body === NON_JSON_BODY ? NON_JSON_REASON : undefined);
       throw err;
     }
     const ami = this.ami.pjsip(node);

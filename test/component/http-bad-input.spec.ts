@@ -106,7 +106,9 @@ describe('bad input over HTTP', () => {
         expect(res.body.message).toContain('Content-Type: application/json');
         expect(ami.actions(amiAction)).toEqual([]);
         expect(auditLines()).toEqual([
-          expect.stringMatching(new RegExp(`^control: admin ${action} .*: bad_request`)),
+          expect.stringMatching(
+            new RegExp(`^control: admin ${action} .*: bad_request \\(body is not application/json\\)$`),
+          ),
         ]);
         expect(await counter(action === 'reload' ? reloadsBadRequest : qualifiesBadRequest)).toBe(before + 1);
       },
