@@ -1,4 +1,12 @@
-import { Controller, Get, type INestApplication, Logger, Param } from '@nestjs/common';
+import {
+  BadRequestException,
+  Controller,
+  Get,
+  type INestApplication,
+  Logger,
+  Param,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { AmiActionTimeoutError } from '../ami/ami.errors';
 import { BadRequestError, NodeNotFoundError, PbxpulseError } from '../common/errors';
@@ -19,6 +27,28 @@ class ThrowingController {
   @Get('boom')
   boom(): never {
     throw new Error('secret internals');
+  }
+
+  @Get('nest-400')
+  nest400(): never {
+    throw new BadRequestException('Validation failed');
+  }
+
+  @Get('health-503')
+  health503(): never {
+    throw new ServiceUnavailableException({ status: 'error', info: {}, error: { ami: {} }, details: {} });
+  }
+
+  @Get('client-413')
+  client413(): never {
+    // What Express's body parser raises (http-errors): `expose` marks a message meant for the caller.
+    throw Object.assign(new Error('request entity too large'), { status: 413, expose: true });
+  }
+
+  @Get('server-400')
+  server400(): never {
+    // A status without `expose`: not a message for the caller.
+    throw Object.assign(new Error('/srv/views/x.ejs:3 secret path'), { status: 400 });
   }
 
   @Get(':what')
@@ -58,6 +88,40 @@ describe('ApiErrorsModule', () => {
     const limited = await fetchAnswer(`${url}/throw/limited`);
     expect(limited).toMatchObject({ status: 429, body: { code: 'RATE_LIMITED' } });
     expect(limited.headers.get('retry-after')).toBe('5');
+  });
+
+  it("gives Nest's exceptions and the body parser's client errors the same body, with a code", async () => {
+    expect(await fetchAnswer(`${url}/throw/nest-400`)).toMatchObject({
+      status: 400,
+      body: { statusCode: 400, code: 'BAD_REQUEST', message: 'Validation failed' },
+    });
+    expect((await fetchAnswer(`${url}/throw/nest-400`)).body).not.toHaveProperty('error');
+    expect(await fetchAnswer(`${url}/throw/client-413`)).toMatchObject({
+      status: 413,
+      body: { statusCode: 413, code: 'PAYLOAD_TOO_LARGE', message: 'request entity too large' },
+    });
+    expect(await fetchAnswer(`${url}/no-such-route`)).toMatchObject({
+      status: 404,
+      body: { statusCode: 404, code: 'ROUTE_NOT_FOUND', message: 'Cannot GET /no-such-route' },
+    });
+  });
+
+  it("passes terminus's health report through as the 503 body", async () => {
+    expect(await fetchAnswer(`${url}/throw/health-503`)).toMatchObject({
+      status: 503,
+      body: { status: 'error', info: {}, error: { ami: {} }, details: {} },
+    });
+  });
+
+  it('answers a 4xx-status error not marked for the caller as a generic 500', async () => {
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    try {
+      const res = await fetchAnswer(`${url}/throw/server-400`);
+      expect(res.body).toEqual({ statusCode: 500, code: 'INTERNAL', message: 'internal error' });
+      expect(res.text).not.toContain('secret path');
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it('answers an unknown error with a generic 500 and logs it', async () => {

@@ -10,18 +10,20 @@ import { CallsController } from './calls.controller';
 import { ControlController } from './control.controller';
 import { DiagnosticsController } from './diagnostics.controller';
 import { ErrorFilter } from './error.filter';
+import { MalformedRequestAnswer } from './malformed-request.answer';
 import { NodesController } from './nodes.controller';
 import { PjsipController } from './pjsip.controller';
 import { RegistrationsController } from './registrations.controller';
 import { SecurityEventsController } from './security-events.controller';
-import { UnreadableBodyAudit } from './unreadable-body.audit';
+import { UnreadableRequestAudit } from './unreadable-request.audit';
 import { ViewerGuard } from './viewer.guard';
 
 /**
- * The one HTTP error mapping, as an app-wide filter: any app whose modules import this (through
- * `ApiModule` or directly, as route tests do) answers typed errors with their status.
+ * The one HTTP error mapping, as an app-wide filter (plus the answer to requests Node's HTTP parser
+ * refuses): any app whose modules import this (through `ApiModule` or directly, as route tests do)
+ * answers every error with its status and the `{statusCode, code, message}` body.
  */
-@Module({ providers: [{ provide: APP_FILTER, useClass: ErrorFilter }] })
+@Module({ providers: [{ provide: APP_FILTER, useClass: ErrorFilter }, MalformedRequestAnswer] })
 export class ApiErrorsModule {}
 
 /**
@@ -40,6 +42,6 @@ export class ApiErrorsModule {}
     DiagnosticsController,
     ControlController,
   ],
-  providers: [ViewerGuard, AdminGuard, UnreadableBodyAudit],
+  providers: [ViewerGuard, AdminGuard, UnreadableRequestAudit],
 })
 export class ApiModule {}

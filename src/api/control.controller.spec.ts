@@ -10,7 +10,7 @@ import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
 import { ControlService } from '../control/control.service';
 import { CONTROL_CLOCK } from '../control/reload-rate-limiter';
-import { UnreadableBodyAudit } from './unreadable-body.audit';
+import { UnreadableRequestAudit } from './unreadable-request.audit';
 import { EventBus } from '../events/event-bus';
 import { GatewayHub } from '../gateway/gateway.hub';
 import type { Finding } from '../health/diagnostics/diagnose';
@@ -99,7 +99,7 @@ async function startApp(auth: PbxpulseConfig['auth']) {
       AdminGuard,
       ControlService,
       ControlMetrics,
-      UnreadableBodyAudit,
+      UnreadableRequestAudit,
       { provide: PBXPULSE_CONFIG, useValue: config },
       { provide: METRICS_REGISTRY, useValue: registry },
       { provide: CONTROL_CLOCK, useValue: () => clock.now },

@@ -1,18 +1,17 @@
-import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type QualifyResponse, type ReloadResponse, ControlService } from '../control/control.service';
 import { DEFAULT_RELOAD_MODULE, RELOAD_MODULE_NAMES } from '../control/reload-modules';
 import { AdminGuard, ControlRoute } from './admin.guard';
+import { CONTROL_ROUTES } from './control.routes';
+import { JsonBody } from './json-body';
 import { AdminAuth, ApiErrors, ApiNodeParam } from './openapi.decorators';
 import { QualifyResponseDto, ReloadResponseDto } from './openapi.schemas';
 
-/** Route paths of the control calls (also where an unreadable request body is audited). */
-export const CONTROL_ROUTES = {
-  reload: '/api/v1/nodes/:node/reload',
-  qualify: '/api/v1/nodes/:node/endpoints/:name/qualify',
-} as const;
-
-/** Commands (admin token): reload an allowlisted module, qualify an endpoint. Every call is audited. */
+/**
+ * Commands (admin token): reload an allowlisted module, qualify an endpoint. Every call is audited.
+ * A body must be JSON (`Content-Type: application/json`) of the route's shape, else 400.
+ */
 @ApiTags('control')
 @AdminAuth()
 @ApiNodeParam()
@@ -39,7 +38,7 @@ export class ControlController {
   })
   @ApiErrors(429, 502)
   @ApiOkResponse({ type: ReloadResponseDto })
-  reload(@Param('node') node: string, @Body() body: unknown): Promise<ReloadResponse> {
+  reload(@Param('node') node: string, @JsonBody() body: unknown): Promise<ReloadResponse> {
     return this.control.reload(node, body, 'admin');
   }
 
@@ -47,8 +46,17 @@ export class ControlController {
   @ControlRoute('qualify')
   @HttpCode(200)
   @ApiOperation({ summary: "Qualify the endpoint's contacts now (results arrive as contact status changes)" })
+  @ApiBody({
+    required: false,
+    description: 'None, or `{}`: qualify takes no parameters',
+    schema: { type: 'object', additionalProperties: false, maxProperties: 0 },
+  })
   @ApiOkResponse({ type: QualifyResponseDto })
-  qualify(@Param('node') node: string, @Param('name') name: string): Promise<QualifyResponse> {
-    return this.control.qualify(node, name, 'admin');
+  qualify(
+    @Param('node') node: string,
+    @Param('name') name: string,
+    @JsonBody() body: unknown,
+  ): Promise<QualifyResponse> {
+    return this.control.qualify(node, name, 'admin', body);
   }
 }

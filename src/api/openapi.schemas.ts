@@ -99,27 +99,25 @@ export const PJSIP_ENDPOINT_DETAIL_SCHEMA: SchemaObject = {
   },
 };
 
-/** Body of every error response: our typed errors carry `code`; the guards' 401/403 carry `error` instead. */
+/** Body of every error response, from every layer (guards, routing, body parsing, routes). */
 export class ApiErrorDto {
   @ApiProperty({ example: 404 })
   statusCode!: number;
 
-  @ApiPropertyOptional({
+  @ApiProperty({
     description:
-      'Stable code of pbxpulse errors: BAD_REQUEST, NODE_NOT_FOUND, ENDPOINT_NOT_FOUND, NODE_NOT_CONNECTED, ' +
-      'AMI_CLOSED, AMI_TIMEOUT, AMI_ACTION_ERROR, RATE_LIMITED, RELOAD_FAILED, INTERNAL … (absent on the guards’ 401/403)',
+      'Stable code: BAD_REQUEST, UNAUTHORIZED, FORBIDDEN, ROUTE_NOT_FOUND, PAYLOAD_TOO_LARGE, ' +
+      'UNSUPPORTED_MEDIA_TYPE, NODE_NOT_FOUND, ENDPOINT_NOT_FOUND, NODE_NOT_CONNECTED, AMI_CLOSED, ' +
+      'AMI_TIMEOUT, AMI_ACTION_ERROR, RATE_LIMITED, RELOAD_FAILED, INTERNAL …',
     example: 'NODE_NOT_FOUND',
   })
-  code?: string;
+  code!: string;
 
   @ApiProperty({
     description: 'Human-readable; never contains a secret',
     example: "node 'pbx9' is not configured",
   })
   message!: string;
-
-  @ApiPropertyOptional({ description: 'HTTP reason phrase (guards’ 401/403 only)', example: 'Unauthorized' })
-  error?: string;
 }
 
 // ---------------------------------------------------------------- nodes

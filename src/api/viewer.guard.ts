@@ -1,13 +1,8 @@
-import {
-  type CanActivate,
-  type ExecutionContext,
-  Inject,
-  Injectable,
-  UnauthorizedException,
-} from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
+import { UnauthorizedError } from '../common/errors';
 import { roleOf, tokenFrom } from '../common/token-auth';
 
 /** Reads under `/api`: open unless a viewer token is configured; then the viewer or admin token is needed. */
@@ -20,6 +15,6 @@ export class ViewerGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<Request>();
     const token = tokenFrom(req.headers.authorization, req.query.token);
     if (roleOf(this.config.auth, token)) return true;
-    throw new UnauthorizedException('viewer or admin token required: send Authorization: Bearer <token>');
+    throw new UnauthorizedError('viewer or admin token required: send Authorization: Bearer <token>');
   }
 }

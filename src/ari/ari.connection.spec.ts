@@ -239,7 +239,7 @@ describe('AriConnection (against a fake ARI server)', () => {
     ).toBe(true);
   });
 
-  it('delivers parsed events and counts malformed frames without dropping the link', async () => {
+  it("delivers parsed events and counts malformed frames (not JSON, or not of the event's shape) without dropping the link", async () => {
     const server = await startFake();
     const conn = make();
     const received: AriEventMessage[] = [];
@@ -257,11 +257,15 @@ describe('AriConnection (against a fake ARI server)', () => {
     server.send('"just a string"');
     server.send({ no: 'type' });
     for (const ws of server.clients) ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    // JSON of a used event type, but not of Asterisk's shape: counted and skipped, never normalised.
+    server.send({ type: 'ChannelCreated', application: APP, timestamp: channel.creationtime });
+    server.send({ ...created, channel: { ...channel, id: 5 } });
+    server.send({ type: 'DeviceStateChanged', application: APP, device_state: { name: 5, state: 'INUSE' } });
     server.send({ type: 'StasisStart', application: APP, timestamp: channel.creationtime });
     server.send({ type: 'ChannelVarset', application: APP, timestamp: channel.creationtime, variable: 'X' });
 
     await expectEventually(() => expect(received).toHaveLength(3));
-    expect(conn.malformedMessages).toBe(5);
+    expect(conn.malformedMessages).toBe(8);
     expect(received[0]).toEqual(created);
     const first = received[0];
     expect(isKnownAriEvent(first)).toBe(true);

@@ -3,7 +3,8 @@
  * endpoints,asterisk}.json`). Field names are Asterisk's, snake_case included. These types stay inside
  * `src/ari`: the normaliser turns them into internal events, nobody else sees them.
  *
- * They describe what Asterisk sends; nothing checks them at run time beyond `type` being a string.
+ * They describe what Asterisk sends. `parseAriMessage` checks, at run time, the fields the normaliser
+ * reads of the event types it uses; other messages are checked for a string `type` only.
  */
 
 /** Fields every ARI message carries. */
@@ -258,7 +259,9 @@ export function isKnownAriEvent(msg: AriEventMessage): msg is AriKnownEvent {
 
 /**
  * Parse one text frame from the events socket. Returns `undefined` for anything that is not a JSON
- * object with a string `type` (the caller counts and skips it).
+ * object with a string `type`, and for an event of a type the daemon uses whose fields do not have the
+ * shapes of Asterisk's model (the caller counts and skips it): a `ChannelCreated` without a channel
+ * must not reach the normaliser, nor a channel id that is a number reach the state.
  */
 export function parseAriMessage(text: string): AriEventMessage | undefined {
   let value: unknown;
@@ -267,10 +270,68 @@ export function parseAriMessage(text: string): AriEventMessage | undefined {
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  if (typeof (value as { type?: unknown }).type !== 'string') return undefined;
+  if (!isRecord(value) || typeof value.type !== 'string') return undefined;
+  const check = SHAPE_CHECKS[value.type];
+  if (check && !check(value)) return undefined;
   return value as AriEventMessage;
 }
+
+type Json = Record<string, unknown>;
+
+function isRecord(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+const str = (v: unknown): boolean => typeof v === 'string';
+const optStr = (v: unknown): boolean => v === undefined || typeof v === 'string';
+const optNum = (v: unknown): boolean => v === undefined || typeof v === 'number';
+const optBool = (v: unknown): boolean => v === undefined || typeof v === 'boolean';
+/** An optional object whose listed fields are optional strings (caller ids, the dialplan location). */
+const optStrings =
+  (...keys: string[]) =>
+  (v: unknown): boolean =>
+    v === undefined || (isRecord(v) && keys.every((k) => optStr(v[k])));
+const callerId = optStrings('name', 'number');
+const dialplan = optStrings('context', 'exten');
+
+/** The fields `ariChannelSnapshot` reads. */
+function channel(v: unknown): boolean {
+  return (
+    isRecord(v) &&
+    str(v.id) &&
+    str(v.name) &&
+    str(v.state) &&
+    optStr(v.linkedid) &&
+    callerId(v.caller) &&
+    callerId(v.connected) &&
+    dialplan(v.dialplan)
+  );
+}
+/** A channel of which only the id is read. */
+const channelRef = (v: unknown): boolean => isRecord(v) && str(v.id);
+const endpoint = (v: unknown): boolean => isRecord(v) && str(v.technology) && str(v.resource);
+
+/** Per event type the daemon normalises: do the fields it reads have Asterisk's shapes? */
+const SHAPE_CHECKS: Readonly<Partial<Record<string, (m: Json) => boolean>>> = {
+  ChannelCreated: (m) => channel(m.channel),
+  ChannelStateChange: (m) => channel(m.channel),
+  ChannelDestroyed: (m) => channel(m.channel) && optNum(m.cause) && optStr(m.cause_txt),
+  ChannelHangupRequest: (m) => channelRef(m.channel) && optNum(m.cause) && optBool(m.soft),
+  ChannelEnteredBridge: (m) =>
+    isRecord(m.bridge) && str(m.bridge.id) && (m.channel === undefined || channelRef(m.channel)),
+  ChannelLeftBridge: (m) =>
+    isRecord(m.bridge) && str(m.bridge.id) && (m.channel === undefined || channelRef(m.channel)),
+  Dial: (m) => channel(m.peer) && (m.caller === undefined || channelRef(m.caller)) && optStr(m.dialstatus),
+  ContactStatusChange: (m) =>
+    endpoint(m.endpoint) &&
+    isRecord(m.contact_info) &&
+    str(m.contact_info.uri) &&
+    str(m.contact_info.aor) &&
+    str(m.contact_info.contact_status) &&
+    optStr(m.contact_info.roundtrip_usec),
+  PeerStatusChange: (m) => endpoint(m.endpoint) && isRecord(m.peer) && optStr(m.peer.peer_status),
+  DeviceStateChanged: (m) =>
+    isRecord(m.device_state) && str(m.device_state.name) && str(m.device_state.state),
+};
 
 /** `GET /ari/asterisk/info` (all sections are optional: `?only=` can drop any of them). */
 export interface AriAsteriskInfoResponse {

@@ -26,7 +26,13 @@ export type ErrorCode =
   // config
   | 'CONFIG_INVALID'
   | 'CONFIG_UNAVAILABLE'
-  | 'CONFIG_SYNTAX';
+  | 'CONFIG_SYNTAX'
+  // http: refusals of the HTTP layer itself (token guards, routing, body parsing)
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'ROUTE_NOT_FOUND'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE';
 
 /** Every error pbxpulse raises on purpose carries a stable code; the HTTP filter maps codes to statuses. */
 export abstract class PbxpulseError extends Error {
@@ -50,4 +56,14 @@ export class BadRequestError extends PbxpulseError {
 
 export class NotConnectedError extends PbxpulseError {
   readonly code = 'NODE_NOT_CONNECTED';
+}
+
+/** No token, or not a token this daemon knows (or control disabled: no admin token configured). */
+export class UnauthorizedError extends PbxpulseError {
+  readonly code = 'UNAUTHORIZED';
+}
+
+/** A valid token whose role may not do this (the viewer token on a control route). */
+export class ForbiddenError extends PbxpulseError {
+  readonly code = 'FORBIDDEN';
 }

@@ -787,6 +787,22 @@ nodes:
       expect(error).toMatchObject({ position: { line: 7, column: 1 }, reason: 'Map keys must be unique' });
     });
 
+    it('reports a list or mapping used as a key as a syntax error at its position', () => {
+      const warned = jest.spyOn(process, 'emitWarning');
+      try {
+        const error = caught(() => load(`${MINIMAL}? [a, b]\n: c\n`));
+        expect(error).toMatchObject({
+          code: 'CONFIG_SYNTAX',
+          position: { line: 6, column: 3 },
+          reason: 'a key is a list or a mapping; keys are plain names',
+        });
+        // The library's stringified key comes with a process warning on stderr: never reached.
+        expect(warned).not.toHaveBeenCalled();
+      } finally {
+        warned.mockRestore();
+      }
+    });
+
     it('rejects a file of several YAML documents', () => {
       const error = caught(() => load(`${MINIMAL}---\n${MINIMAL}`));
       expect(error).toMatchObject({ reason: 'the file must hold a single YAML document' });

@@ -14,7 +14,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { type Alias, type Document, LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
+import {
+  type Alias,
+  type Document,
+  isCollection,
+  LineCounter,
+  parseDocument,
+  visit,
+  type YAMLError,
+} from 'yaml';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevelName } from '../common/logger';
 import { ConfigError, ConfigSourceError, ConfigSyntaxError } from './config.errors';
 import type {
@@ -156,6 +164,23 @@ export function parseConfig(text: string, options: ParseConfigOptions): Pbxpulse
   if (first !== undefined) {
     const { line, col } = lineCounter.linePos(first.pos[0]);
     throw new ConfigSyntaxError(options.source, syntaxReason(first), { line, column: col });
+  }
+  // A list or mapping as a key (`? [a, b]`) has no name to report; the library would also stringify it
+  // with a process warning on stderr.
+  let complexKey: number | undefined;
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isCollection(pair.key)) return undefined;
+      complexKey = pair.key.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  if (complexKey !== undefined) {
+    const { line, col } = lineCounter.linePos(complexKey);
+    throw new ConfigSyntaxError(options.source, 'a key is a list or a mapping; keys are plain names', {
+      line,
+      column: col,
+    });
   }
   let raw: unknown;
   try {

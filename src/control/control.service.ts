@@ -14,6 +14,7 @@ import { NodeStateStore } from '../state/node-state.store';
 import { EndpointNotFoundError } from '../state/registrations/registration.errors';
 import type { Role } from '../common/token-auth';
 import { RateLimitedError, ReloadFailedError } from './control.errors';
+import { NON_JSON_BODY, parseQualifyBody } from './control-body';
 import { type ReloadModule, parseReloadBody } from './reload-modules';
 import { CONTROL_CLOCK, type ControlClock, ReloadRateLimiter } from './reload-rate-limiter';
 
@@ -42,6 +43,8 @@ export interface QualifyResponse {
 
 /** PJSIP object names: printable, no whitespace or AMI header separators. */
 const ENDPOINT_NAME = /^[\x21-\x7e]{1,128}$/;
+/** The audit reason of a body sent without `Content-Type: application/json` (fixed text, no caller input). */
+const NON_JSON_REASON = 'body is not application/json';
 /** How much of an unknown node's requested name the audit keeps (it is caller input). */
 const UNKNOWN_NODE_MAX = 64;
 
@@ -54,9 +57,9 @@ export interface RefusedCall {
   action: ControlAction;
   /** The `:node` route parameter as received. */
   node: string;
-  /** Reload: the request body as parsed by Express (the module is read from it, if allowlisted). */
+  /** Reload: the request body as the JSON parser read it (the module is read from it, if allowlisted). */
   body?: unknown;
-  /** The JSON parser refused the body: no module can be read from it. */
+  /** Express refused the request before routing it (body parser, undecodable path): no module to read. */
   unreadableBody?: boolean;
   /** Qualify: the `:name` route parameter as received. */
   endpoint?: string;
@@ -96,7 +99,8 @@ export class ControlService {
     try {
       module = parseReloadBody(body);
     } catch (err) {
-      this.audit({ node, action: 'reload', module: INVALID_MODULE_LABEL, result: 'bad_request', by });
+      const reason = body === NON_JSON_BODY ? NON_JSON_REASON : undefined;
+      this.audit({ node, action: 'reload', module: INVALID_MODULE_LABEL, result: 'bad_request', by, reason });
       throw err;
     }
     const refuse = (result: ControlResult, err: Error): never => {
@@ -144,8 +148,11 @@ export class ControlService {
     };
   }
 
-  /** Ask Asterisk to qualify the endpoint's contacts now (AMI `PJSIPQualify`; answers arrive as events). */
-  async qualify(node: string, endpoint: string, by: Role): Promise<QualifyResponse> {
+  /**
+   * Ask Asterisk to qualify the endpoint's contacts now (AMI `PJSIPQualify`; answers arrive as
+   * events). `body` as received: none or `{}`.
+   */
+  async qualify(node: string, endpoint: string, by: Role, body?: unknown): Promise<QualifyResponse> {
     const done = (result: ControlResult, reason?: string): void => {
       this.audit({ node, action: 'qualify', endpoint: printableName(endpoint), result, by, reason });
     };
@@ -156,6 +163,12 @@ export class ControlService {
     if (!ENDPOINT_NAME.test(endpoint)) {
       done('bad_request');
       throw new BadRequestError('endpoint name must be 1-128 printable characters without spaces');
+    }
+    try {
+      parseQualifyBody(body);
+    } catch (err) {
+      done('bad_request', body === NON_JSON_BODY ? NON_JSON_REASON : undefined);
+      throw err;
     }
     const ami = this.ami.pjsip(node);
     if (!ami.isUp) {

@@ -1,4 +1,5 @@
 import { BadRequestError } from '../common/errors';
+import { NON_JSON_BODY, NON_JSON_MESSAGE } from './control-body';
 
 /**
  * Modules the control API may reload, and what each reload re-reads. Only modules that implement a
@@ -24,9 +25,12 @@ export function isReloadModule(name: string): name is ReloadModule {
 
 /**
  * The module of a reload request body: absent/empty body → the default; `{"module": "<allowlisted>"}`.
- * Anything else is a `BadRequestError` saying why (unknown keys, wrong type, module not allowlisted).
+ * Anything else is a `BadRequestError` saying why (not JSON, unknown keys, wrong type, module not
+ * allowlisted).
  */
 export function parseReloadBody(body: unknown): ReloadModule {
+  if (body === NON_JSON_BODY)
+    throw new BadRequestError(`${NON_JSON_MESSAGE}, like {"module":"res_pjsip.so"}`);
   if (body === undefined || body === null || body === '') return DEFAULT_RELOAD_MODULE;
   if (typeof body !== 'object' || Array.isArray(body)) {
     throw new BadRequestError('body must be a JSON object like {"module":"res_pjsip.so"}');

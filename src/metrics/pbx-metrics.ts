@@ -78,5 +78,15 @@ export class PbxMetrics {
         ami.stats().map(({ node, stats }) => ({ node, value: stats.malformedFrames })),
       ),
     });
+    /** ARI messages skipped: not a JSON object with a `type`, or a used event type not of Asterisk's shape. */
+    new Counter({
+      name: 'pbxpulse_ari_malformed_messages_total',
+      help: 'ARI event messages skipped as malformed.',
+      labelNames: ['node'],
+      registers: [registry],
+      collect: fromStats(() =>
+        ari.stats().map(({ node, stats }) => ({ node, value: stats.malformedMessages })),
+      ),
+    });
   }
 }

@@ -189,6 +189,8 @@ describe('calls on the sandbox Asterisk', () => {
     expect(metric(text, 'pbxpulse_calls_total{node="pbx1"}')).toBeGreaterThanOrEqual(2);
     expect(metric(text, 'pbxpulse_calls_active{node="pbx1"}')).toBeGreaterThanOrEqual(0);
     expect(metric(text, 'pbxpulse_channels{node="pbx1",state="up"}')).toBeGreaterThanOrEqual(0);
+    // Every ARI message of two real calls passed the shape checks (none counted as malformed).
+    expect(metric(text, 'pbxpulse_ari_malformed_messages_total{node="pbx1"}')).toBe(0);
 
     // REST errors.
     expect((await daemon.get('/api/v1/nodes/nope/calls')).status).toBe(404);

@@ -109,6 +109,74 @@ describe('the built daemon (node dist/main.js)', () => {
   });
 });
 
+describe('the built daemon answering bad input', () => {
+  it('refuses text/plain "hello" on reload with 400 and audits it; every error has {statusCode, code, message}', async () => {
+    const port = await freePort();
+    const admin = 'cli-admin-token-0b7d41';
+    const path = writeConfig(
+      [
+        `http: { host: 127.0.0.1, port: ${port} }`,
+        `auth: { adminToken: ${admin} }`,
+        'nodes:',
+        // Nothing listens on port 1: the refusals below must not depend on a PBX.
+        '  - { name: pbx1, ami: { host: 127.0.0.1, port: 1, username: u, secret: s }, ari: { url: "http://127.0.0.1:1", username: u, password: p } }',
+      ].join('\n'),
+    );
+    const proc = runDaemon(['--config', path]);
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      await expectEventually(
+        async () => expect((await fetch(`${url}/health/live`)).status).toBe(200),
+        15_000,
+      );
+      const answer = async (path: string, init?: RequestInit) => {
+        const res = await fetch(url + path, init);
+        return { status: res.status, body: await res.json() };
+      };
+      const post = {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'text/plain' },
+      };
+      expect(await answer('/api/v1/nodes/pbx1/reload', { ...post, body: 'hello' })).toEqual({
+        status: 400,
+        body: {
+          statusCode: 400,
+          code: 'BAD_REQUEST',
+          message:
+            'the body must be JSON, sent with Content-Type: application/json, like {"module":"res_pjsip.so"}',
+        },
+      });
+      expect(await answer('/api/v1/nodes/%FF/reload', { ...post, body: 'hello' })).toMatchObject({
+        status: 400,
+        body: { statusCode: 400, code: 'BAD_REQUEST' },
+      });
+      expect(await answer('/api/v1/nodes/pbx1/reload', { method: 'POST' })).toMatchObject({
+        status: 401,
+        body: { statusCode: 401, code: 'UNAUTHORIZED' },
+      });
+      expect(await answer('/nope')).toEqual({
+        status: 404,
+        body: { statusCode: 404, code: 'ROUTE_NOT_FOUND', message: 'Cannot GET /nope' },
+      });
+      await expectEventually(() => {
+        expect(proc.output()).toContain(
+          'control: admin reload <invalid> on pbx1: bad_request (body is not application/json)',
+        );
+        expect(proc.output()).toContain(
+          'control: admin reload <invalid> on %FF: bad_request (undecodable path)',
+        );
+        expect(proc.output()).toContain(
+          'control: anonymous reload res_pjsip.so on pbx1: unauthorized (no token)',
+        );
+      });
+      expect(proc.output()).not.toContain(admin);
+    } finally {
+      proc.kill('SIGTERM');
+      await proc.exited;
+    }
+  });
+});
+
 /** Rows of `manager show connected` for the pbxpulse AMI user. */
 function countSessions(cli: string): number {
   return cli.split('\n').filter((l) => l.trim().startsWith(SANDBOX.amiUser + ' ')).length;

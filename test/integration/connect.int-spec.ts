@@ -62,6 +62,7 @@ describe('pbxpulse against the sandbox Asterisk', () => {
     expect(metrics).toContain('pbxpulse_ari_up{node="pbx1"} 1');
     expect(metrics).toMatch(/pbxpulse_ami_events_total\{node="pbx1"\} \d+/);
     expect(metrics).toContain('pbxpulse_ami_malformed_frames_total{node="pbx1"} 0');
+    expect(metrics).toContain('pbxpulse_ari_malformed_messages_total{node="pbx1"} 0');
     expect(metrics).toContain('process_cpu_user_seconds_total');
 
     // Asterisk sees our AMI session.

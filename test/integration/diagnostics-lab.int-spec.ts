@@ -508,6 +508,7 @@ describe('diagnostics against the lab Asterisk (every finding code reproduced)',
   });
 
   it('RESTART_REQUIRED: a transport bind changed in pjsip.conf and reloaded', async () => {
+    // The base file's bind (25060; labWrite moves it to LAB.sipPort when that port was taken) → 25061.
     labWrite({ 'pjsip.conf': BROKEN_PJSIP.replace('bind = 127.0.0.1:25060', 'bind = 127.0.0.1:25061') });
     const since = Date.now();
     const res = await reload();
@@ -520,11 +521,13 @@ describe('diagnostics against the lab Asterisk (every finding code reproduced)',
     expect(f.filter((x) => x.code === 'RESTART_REQUIRED')).toEqual([
       expect.objectContaining({
         object: { type: 'transport', name: 'transport-udp' },
-        message: expect.stringContaining('bind 127.0.0.1:25060 → 127.0.0.1:25061'),
+        message: expect.stringContaining(`bind 127.0.0.1:${LAB.sipPort} → 127.0.0.1:25061`),
       }),
     ]);
     // PJSIP kept the old socket.
-    expect(await labCli('pjsip show transports')).toMatch(/transport-udp\s+udp\s+0\s+0\s+127\.0\.0\.1:25060/);
+    expect(await labCli('pjsip show transports')).toMatch(
+      new RegExp(`transport-udp\\s+udp\\s+0\\s+0\\s+127\\.0\\.0\\.1:${LAB.sipPort}\\b`),
+    );
   });
 
   it('module-level: noload res_srtp and res_pjsip_transport_websocket', async () => {

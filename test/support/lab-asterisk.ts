@@ -4,33 +4,61 @@
  * It runs in the sandbox's chroot (test/support/sandbox.ts) next to the shared sandbox Asterisk, which
  * it never touches: its own config directory (`<root>/etc/asterisk-lab`, from sandbox/lab/*.conf),
  * its own run (control socket, pid), db, log, spool and cache directories (sandbox/lab/asterisk.conf),
- * its own ports (AMI 25038, HTTP 28088, SIP UDP 25060, RTP 21000-21999, all on 127.0.0.1).
+ * its own ports (AMI 25038, HTTP 28088, HTTPS 28089, SIP UDP 25060, RTP 21000-21999, all on 127.0.0.1).
+ * `labStart` checks each of the first four before starting: one that is taken (another Asterisk on this
+ * machine) is replaced by a free port in the configuration it installs, and `LAB` reports the ports in
+ * use, so a test never logs in to, or reloads, an Asterisk that is not the lab.
  *
  * The daemon is started through the symlink `<root>/usr/local/sbin/asterisk-lab` → /usr/sbin/asterisk, so
  * its process name (comm) is `asterisk-lab`: scripts/sandbox.mjs finds "its" Asterisk by comm
  * `asterisk` inside the chroot and would otherwise stop or adopt the lab on `down`/`restart`/`up`.
  */
 import { execFile, spawn } from 'node:child_process';
+import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { sandboxDir, sandboxPaths } from './sandbox';
 
 const execFileAsync = promisify(execFile);
 
-/** Connection facts of the lab, mirrored from sandbox/lab/*.conf. Test secrets only. */
+/** The lab's ports as sandbox/lab/*.conf sets them. */
+export const LAB_DEFAULT_PORTS = { ami: 25038, http: 28088, https: 28089, sip: 25060 } as const;
+type LabPort = keyof typeof LAB_DEFAULT_PORTS;
+const LAB_PORT_PROTOCOLS: Record<LabPort, 'tcp' | 'udp'> = {
+  ami: 'tcp',
+  http: 'tcp',
+  https: 'tcp',
+  sip: 'udp',
+};
+const LAB_PORT_NAMES: Record<LabPort, string> = { ami: 'AMI', http: 'HTTP', https: 'HTTPS', sip: 'SIP' };
+/** The ports of the lab as last started (the defaults until then). */
+const ports: Record<LabPort, number> = { ...LAB_DEFAULT_PORTS };
+
+/** Connection facts of the lab, mirrored from sandbox/lab/*.conf (ports: as `labStart` chose them). Test secrets only. */
 export const LAB = {
   host: '127.0.0.1',
-  amiPort: 25038,
+  get amiPort(): number {
+    return ports.ami;
+  },
   amiUser: 'pbxpulse',
   amiSecret: 'lab-ami-secret',
-  httpPort: 28088,
+  get httpPort(): number {
+    return ports.http;
+  },
   /** HTTPS/WSS port for TLS scenarios (http.conf tlsbindaddr; not enabled in the base config). */
-  httpsPort: 28089,
-  ariUrl: 'http://127.0.0.1:28088',
+  get httpsPort(): number {
+    return ports.https;
+  },
+  get ariUrl(): string {
+    return `http://127.0.0.1:${ports.http}`;
+  },
   ariUser: 'pbxpulse',
   ariPassword: 'lab-ari-secret',
-  sipPort: 25060,
+  get sipPort(): number {
+    return ports.sip;
+  },
   sipDomain: '127.0.0.1',
   rtpPortStart: 21000,
   rtpPortEnd: 21999,
@@ -45,6 +73,81 @@ export const LAB = {
     udp: { name: '1002', password: 'pw1002-lab' },
   },
 } as const;
+
+/** Whether 127.0.0.1:`port` can be bound now (`false` when something holds it). */
+function canBind(port: number, protocol: 'tcp' | 'udp'): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (protocol === 'udp') {
+      const socket = dgram.createSocket('udp4');
+      socket.once('error', () => {
+        socket.close();
+        resolve(false);
+      });
+      socket.bind(port, '127.0.0.1', () => socket.close(() => resolve(true)));
+      return;
+    }
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** A port the OS gives out as free right now. */
+function freePort(protocol: 'tcp' | 'udp'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (protocol === 'udp') {
+      const socket = dgram.createSocket('udp4');
+      socket.once('error', reject);
+      socket.bind(0, '127.0.0.1', () => {
+        const { port } = socket.address();
+        socket.close(() => resolve(port));
+      });
+      return;
+    }
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Each lab port: the default when it is free, else a free one, with a line naming the taken port.
+ * Called with the lab stopped, so a port still held is someone else's.
+ */
+async function chooseLabPorts(): Promise<void> {
+  const taken = new Set<number>();
+  for (const name of Object.keys(LAB_DEFAULT_PORTS) as LabPort[]) {
+    const wanted = LAB_DEFAULT_PORTS[name];
+    const protocol = LAB_PORT_PROTOCOLS[name];
+    let port: number = wanted;
+    if (!(await canBind(wanted, protocol))) {
+      do port = await freePort(protocol);
+      while (taken.has(port));
+      process.stderr.write(
+        `lab Asterisk: ${LAB_PORT_NAMES[name]} port 127.0.0.1:${wanted}/${protocol} is in use by another ` +
+          `process (another Asterisk?); the lab uses 127.0.0.1:${port} instead\n`,
+      );
+    }
+    taken.add(port);
+    ports[name] = port;
+  }
+}
+
+/**
+ * A lab configuration text with each default port that `labStart` moved replaced by the port in use
+ * (`port = 25038`, `bindport = 28088`, `bind = 127.0.0.1:25060`, `tlsbindaddr = 127.0.0.1:28089`).
+ */
+export function withLabPorts(text: string): string {
+  let out = text;
+  for (const name of Object.keys(LAB_DEFAULT_PORTS) as LabPort[]) {
+    if (ports[name] === LAB_DEFAULT_PORTS[name]) continue;
+    out = out.replace(new RegExp(`(?<![0-9])${LAB_DEFAULT_PORTS[name]}(?![0-9])`, 'g'), String(ports[name]));
+  }
+  return out;
+}
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const BASE_DIR = path.join(REPO_ROOT, 'sandbox', 'lab');
@@ -78,7 +181,8 @@ export function labBaseConfig(): Record<string, string> {
 
 /**
  * Writes config files into the lab's config directory without restarting (names may contain a
- * sub-directory, e.g. `keys/lab.pem`). Asterisk sees them on the next reload.
+ * sub-directory, e.g. `keys/lab.pem`), with the lab's default ports replaced by those in use
+ * (`withLabPorts`, `.conf` files only). Asterisk sees them on the next reload.
  */
 export function labWrite(files: Record<string, string>): void {
   const etc = labPaths().etc;
@@ -86,7 +190,7 @@ export function labWrite(files: Record<string, string>): void {
     const target = path.resolve(etc, name);
     if (!target.startsWith(etc + path.sep)) throw new Error(`lab config name escapes ${etc}: ${name}`);
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, text, { mode: 0o640 });
+    fs.writeFileSync(target, name.endsWith('.conf') ? withLabPorts(text) : text, { mode: 0o640 });
   }
 }
 
@@ -173,12 +277,14 @@ function tail(file: string, n: number): string {
 }
 
 /**
- * (Re)starts the lab: stops a running one, replaces `<root>/etc/asterisk-lab` with the base
- * configuration overridden by `files`, starts Asterisk and resolves once it is fully booted (30 s max).
+ * (Re)starts the lab: stops a running one, chooses its ports (a default that another process holds is
+ * replaced by a free port, see `LAB`), replaces `<root>/etc/asterisk-lab` with the base configuration
+ * overridden by `files`, starts Asterisk and resolves once it is fully booted (30 s max).
  */
 export async function labStart(files: Record<string, string> = {}): Promise<{ pid: number; bootMs: number }> {
   const started = Date.now();
   await labStop();
+  await chooseLabPorts();
   const { root, etc, stdoutLog } = labPaths();
   if (!fs.existsSync(path.join(root, 'usr', 'sbin', 'asterisk'))) {
     throw new Error(`no Asterisk in ${root}: run the sandbox first (node scripts/sandbox.mjs up)`);
