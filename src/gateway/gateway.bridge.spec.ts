@@ -300,6 +300,7 @@ describe('GatewayBridge: call deltas come from the bus', () => {
       answeredAt: null,
       state: 'ring',
       channels: [],
+      quality: null,
     };
     const ended: EndedCallView = {
       ...call,
