@@ -25,7 +25,7 @@ function rtcpOf(messages: AmiMessage[]): Rtcp[] {
     .filter((e): e is Rtcp => e?.type === 'rtcp.reported');
 }
 
-const frame = (fields: Record<string, string>): AmiMessage => ({ fields }) as unknown as AmiMessage;
+const frame = (fields: Record<string, string>): AmiMessage => ({ fields });
 
 describe('RTCPSent / RTCPReceived → rtcp.reported', () => {
   it('are asked for in the AMI filter (class reporting)', () => {

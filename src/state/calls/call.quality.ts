@@ -215,10 +215,14 @@ function learnClockRate(s: StreamAcc, info: RtcpSenderInfo): void {
   s.lastSenderRtp = info.rtpTimestamp;
 }
 
-/** The known rate within 10 % of `measured`, else null (silence gaps, a timestamp jump). */
+/** The nearest known rate, when within 10 % of `measured`; else null (silence gaps, a timestamp jump). */
 export function snapClockRate(measured: number): number | null {
-  for (const rate of CLOCK_RATES) if (Math.abs(measured - rate) <= rate * 0.1) return rate;
-  return null;
+  let best: number | null = null;
+  for (const rate of CLOCK_RATES) {
+    const off = Math.abs(measured - rate) / rate;
+    if (off <= 0.1 && (best === null || off < Math.abs(measured - best) / best)) best = rate;
+  }
+  return best;
 }
 
 /** Returns whether the stream got through since the previous block. */

@@ -179,6 +179,11 @@ export class CallStore implements OnModuleDestroy {
     };
   }
 
+  /** Channels whose RTCP quality is tracked (live calls only: the memory bound, checked by tests). */
+  trackedQuality(node: string): number {
+    return this.nodes.get(node)?.quality.size ?? 0;
+  }
+
   /** How many ended calls `/calls/recent` can return at most. */
   get recentCapacity(): number {
     return this.recentLimit;
