@@ -57,8 +57,8 @@ const REMEDY: Record<OneWayDirection, string> = {
     'address: set rtp_symmetric=yes, force_rport=yes and rewrite_contact=yes on the endpoint), a ' +
     "firewall dropping UDP to Asterisk's RTP range (rtp.conf rtpstart–rtpend), direct_media=yes letting " +
     'the endpoint send its media elsewhere (set direct_media=no), or, for WebRTC, ICE candidates with ' +
-    'no reachable address (ice_support, STUN/TURN, external_media_address). Silence suppression is ruled ' +
-    'out when the endpoint sends RTCP saying it sends nothing.',
+    'no reachable address (ice_support, STUN/TURN, external_media_address). Not silence suppression: an ' +
+    'endpoint whose own RTCP says it sends nothing (muted, VAD) is not flagged.',
   outbound:
     "Asterisk's RTP does not reach the endpoint (its RTCP reports receiving none). Usual causes: NAT " +
     '(Asterisk sends to the private address of the SDP: set rtp_symmetric=yes, force_rport=yes and ' +

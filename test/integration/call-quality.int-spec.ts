@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
 import type { Alert } from '../../src/events/pbx-events';
 import { sandboxNodeYaml, startDaemon, type TestDaemon } from '../support/daemon';
 import { expectEventually } from '../support/expect-eventually';
@@ -23,6 +25,9 @@ jest.setTimeout(30_000);
 
 const P2002 = SANDBOX.endpoints.plainPhone;
 const THRESHOLD_MS = 3000;
+/** What the API answered, for the README and post-mortems (test-output/ is git-ignored). */
+const EXAMPLES = path.resolve(__dirname, '..', '..', 'test-output', 'call-quality.json');
+const examples: Record<string, unknown> = {};
 
 interface ChannelJson {
   uniqueid: string;
@@ -61,12 +66,14 @@ describe('call quality from RTCP, on the sandbox', () => {
 
   afterAll(async () => {
     await daemon?.close();
+    await mkdir(path.dirname(EXAMPLES), { recursive: true });
+    await writeFile(EXAMPLES, JSON.stringify(examples, null, 2)).catch(() => undefined);
   });
 
-  async function call(exten: string, sendRtp: boolean): Promise<SipCall> {
+  async function call(exten: string, sendRtp: boolean, sendDeafRtcp = false): Promise<SipCall> {
     const phone = await SipUdpClient.open();
     phones.push(phone);
-    const c = await phone.call(exten, { sendRtp, user: P2002.name, password: P2002.password });
+    const c = await phone.call(exten, { sendRtp, sendDeafRtcp, user: P2002.name, password: P2002.password });
     expect(c.state).toBe('answered');
     return c;
   }
@@ -108,6 +115,7 @@ describe('call quality from RTCP, on the sandbox', () => {
       expect(ch?.quality?.inbound.jitterMs).toEqual(expect.any(Number));
       return { call: mine!, channel: ch!.quality! };
     }, 8000);
+    examples.liveCall = q.call;
     expect(q.channel.inbound.lossFraction).toBe(0);
     expect(q.channel.inbound.lostPackets).toBe(0);
     expect(q.channel.outbound.packets).toBeGreaterThan(0);
@@ -124,6 +132,7 @@ describe('call quality from RTCP, on the sandbox', () => {
       expect(found).toBeDefined();
       return found!;
     }, 5000);
+    examples.endedCall = ended;
     const endedChannel = ended.channels.find((x) => x.endpoint === P2002.name)!;
     expect(endedChannel.quality).toMatchObject({
       inbound: { lossFraction: 0, jitterMs: expect.any(Number), reports: expect.any(Number) },
@@ -149,6 +158,7 @@ describe('call quality from RTCP, on the sandbox', () => {
       expect(alerts).toHaveLength(1);
       return alerts[0];
     }, THRESHOLD_MS + 5000);
+    examples.inboundAlert = alert;
     expect(alert).toMatchObject({
       type: 'one_way_audio',
       node: 'pbx1',
@@ -187,5 +197,28 @@ describe('call quality from RTCP, on the sandbox', () => {
     expect(await oneWayAlerts()).not.toEqual(
       expect.arrayContaining([expect.objectContaining({ id: alert.id })]),
     );
+  });
+
+  it("a phone whose RTCP says it receives nothing of Asterisk's RTP raises one-way audio (outbound)", async () => {
+    const before = await existingCalls();
+    // Echo: the phone's RTP arrives and comes back; its sender reports carry no block about Asterisk's.
+    const c = await call(SANDBOX.extensions.echo, true, true);
+    const live = await liveCall(SANDBOX.extensions.echo, before);
+    const alert = await expectEventually(async () => {
+      const alerts = (await oneWayAlerts()).filter((a) => a.details.linkedid === live.linkedid);
+      expect(alerts).toHaveLength(1);
+      return alerts[0];
+    }, THRESHOLD_MS + 5000);
+    examples.outboundAlert = alert;
+    expect(alert.details).toMatchObject({ direction: 'outbound', from: 'asterisk', to: P2002.name });
+    expect(alert.message).toContain(`no audio from Asterisk to ${P2002.name}`);
+    expect(c.rtcpSent).toBeGreaterThan(0);
+    // The phone's own sender reports gave the inbound way its packet count.
+    const ch = (await liveCall(SANDBOX.extensions.echo, before)).channels.find(
+      (x) => x.endpoint === P2002.name,
+    );
+    expect(ch?.quality?.inbound.packets).toBeGreaterThan(0);
+    expect(ch?.quality?.outbound.reports).toBe(0);
+    await c.hangup();
   });
 });
