@@ -1,4 +1,11 @@
-import type { ChannelSnapshot, PbxEvent, SecurityEvent, SipAddress } from '../events/pbx-events';
+import type {
+  ChannelSnapshot,
+  PbxEvent,
+  RtcpReportBlock,
+  RtcpSenderInfo,
+  SecurityEvent,
+  SipAddress,
+} from '../events/pbx-events';
 import { channelState, contactStatus, stripTech, transportKind, usec } from '../common/asterisk.vocabulary';
 import { cutAtCodePoint, detached } from '../common/text';
 import type { AmiMessage } from './ami.message';
@@ -34,6 +41,9 @@ export const AMI_USED_EVENTS = [
   'InvalidAccountID',
   'FailedACL',
   'RequestNotSupported',
+  // Class reporting (manager.conf `read = …,reporting`): about every 5 s per RTP stream and way.
+  'RTCPSent',
+  'RTCPReceived',
 ] as const;
 
 /**
@@ -160,9 +170,92 @@ export function normaliseAmiEvent(node: string, msg: AmiMessage, ts: number): Pb
         causeText: f['Cause-txt'] ?? '',
       };
     }
+    case 'RTCPSent':
+    case 'RTCPReceived':
+      return rtcpEvent(node, f, ts);
     default:
       return normaliseSecurityEvent(node, f, ts);
   }
+}
+
+/**
+ * `RTCPSent` / `RTCPReceived` (`main/rtp_engine.c` `rtcp_report_to_ami`). Only reports of a channel's
+ * stream are kept (the channel fields are absent for an RTP instance without a channel). Numbers are
+ * taken as Asterisk prints them: SSRCs in hex, `SentNTP` as seconds.micro, `RTT` in seconds, the report
+ * block's `HighestSequence` and `SequenceNumberCycles` apart, `CumulativeLost` as the unsigned 24-bit
+ * field (a negative count, from duplicates, arrives as ≥ 0x800000). Asterisk writes at most one block.
+ * The `To` / `From` addresses are not kept: nothing downstream needs an IP.
+ */
+function rtcpEvent(node: string, f: Record<string, string>, ts: number): PbxEvent | undefined {
+  const uniqueid = f.Uniqueid;
+  const ssrc = hex(f.SSRC);
+  if (!uniqueid || ssrc === undefined) return undefined;
+  const sent = f.Event === 'RTCPSent';
+  let sender: RtcpSenderInfo | undefined;
+  if (f.PT?.startsWith('200')) {
+    const packets = integer(f.SentPackets);
+    const octets = integer(f.SentOctets);
+    const ntpSeconds = decimal(f.SentNTP);
+    const rtpTimestamp = integer(f.SentRTP);
+    if (
+      packets !== undefined &&
+      octets !== undefined &&
+      ntpSeconds !== undefined &&
+      rtpTimestamp !== undefined
+    )
+      sender = { packets, octets, ntpSeconds, rtpTimestamp };
+  }
+  let block: RtcpReportBlock | undefined;
+  const sourceSsrc = hex(f.Report0SourceSSRC);
+  const fractionLost = integer(f.Report0FractionLost);
+  const lost = integer(f.Report0CumulativeLost);
+  const seq = integer(f.Report0HighestSequence);
+  const cycles = integer(f.Report0SequenceNumberCycles);
+  const jitter = integer(f.Report0IAJitter);
+  if (
+    (integer(f.ReportCount) ?? 0) > 0 &&
+    sourceSsrc !== undefined &&
+    fractionLost !== undefined &&
+    lost !== undefined &&
+    seq !== undefined &&
+    jitter !== undefined
+  ) {
+    block = {
+      sourceSsrc,
+      fractionLost: Math.min(255, Math.max(0, fractionLost)),
+      cumulativeLost: lost >= 0x800000 ? lost - 0x1000000 : lost,
+      highestSeq: (cycles ?? 0) * 0x10000 + seq,
+      jitter,
+    };
+  }
+  const rtt = sent ? undefined : decimal(f.RTT);
+  const mes = decimal(f.MES);
+  return {
+    type: 'rtcp.reported',
+    node,
+    ts,
+    source: 'ami',
+    // Not detached: the call store keys its state by the channel record's own uniqueid.
+    uniqueid,
+    direction: sent ? 'sent' : 'received',
+    ssrc,
+    ...(sender ? { sender } : {}),
+    ...(block ? { block } : {}),
+    ...(rtt !== undefined && rtt > 0 ? { rttSeconds: rtt } : {}),
+    ...(mes !== undefined ? { mes } : {}),
+  };
+}
+
+function hex(raw: string | undefined): number | undefined {
+  if (!raw || !/^0x[0-9a-f]{1,8}$/i.test(raw)) return undefined;
+  return Number.parseInt(raw.slice(2), 16);
+}
+
+function decimal(raw: string | undefined): number | undefined {
+  if (!raw) return undefined;
+  const v = raw.trim();
+  if (!/^-?\d+(\.\d+)?$/.test(v)) return undefined;
+  return Number(v);
 }
 
 function channelEvent(

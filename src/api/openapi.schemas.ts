@@ -17,6 +17,7 @@ import type { DiagnosticsResult } from '../health/diagnostics/diagnostics.servic
 import type { HttpStatus, ModuleRow, ModuleState, TransportRow } from '../common/pbx.records';
 import type { EndpointDetail, ModuleStatus } from '../health/pjsip/pjsip-show.service';
 import { HANGUP_CLASSIFICATIONS } from '../state/calls/call.classification';
+import type { CallQualitySummary, ChannelQualityView, StreamQualityView } from '../state/calls/call.quality';
 import type { EndedBy } from '../state/calls/call.reducers';
 import type { CallView, ChannelView, EndedCallView } from '../state/calls/call.views';
 import type { AsteriskView, LinkView, NodeView } from '../state/node-state.store';
@@ -31,7 +32,12 @@ import type { AorView, ContactView, EndpointView } from '../state/registrations/
 const valuesOf = <T extends string>(all: Record<T, true>): T[] => Object.keys(all) as T[];
 
 const LINK_STATUSES = valuesOf<LinkStatus>({ connecting: true, up: true, down: true });
-const ALERT_TYPES = valuesOf<AlertType>({ auth_loop: true, aor_not_found: true, diagnostic: true });
+const ALERT_TYPES = valuesOf<AlertType>({
+  auth_loop: true,
+  aor_not_found: true,
+  diagnostic: true,
+  one_way_audio: true,
+});
 const TRANSPORT_KINDS = valuesOf<TransportKind>({
   udp: true,
   tcp: true,
@@ -419,6 +425,80 @@ export class EndpointDetailResponseDto {
 
 // ---------------------------------------------------------------- calls
 
+const NULLABLE_NUMBER = { type: Number, nullable: true } as const;
+
+export class StreamQualityViewDto implements StreamQualityView {
+  @ApiProperty({
+    ...NULLABLE_NUMBER,
+    description: 'RTP packets the sending side reported sending (its last SR)',
+  })
+  packets!: number | null;
+
+  @ApiProperty({ ...NULLABLE_NUMBER, description: 'Packets the receiving side counted as lost so far' })
+  lostPackets!: number | null;
+
+  @ApiProperty({ ...NULLABLE_NUMBER, description: 'Fraction lost over the last report interval, 0–1' })
+  lossFraction!: number | null;
+
+  @ApiProperty({ ...NULLABLE_NUMBER, description: 'Mean reported fraction lost over the call, 0–1' })
+  lossAvgFraction!: number | null;
+
+  @ApiProperty({ ...NULLABLE_NUMBER, description: 'Interarrival jitter of the last report, ms' })
+  jitterMs!: number | null;
+
+  @ApiProperty(NULLABLE_NUMBER)
+  jitterAvgMs!: number | null;
+
+  @ApiProperty(NULLABLE_NUMBER)
+  jitterMaxMs!: number | null;
+
+  @ApiProperty({ type: 'integer', description: 'Reception reports received for this way' })
+  reports!: number;
+
+  @ApiProperty({ ...NULLABLE_NUMBER, description: 'Asterisk’s media experience score, 0–100' })
+  mes!: number | null;
+}
+
+export class ChannelQualityViewDto implements ChannelQualityView {
+  @ApiProperty({ type: () => StreamQualityViewDto, description: 'Endpoint → Asterisk' })
+  inbound!: StreamQualityViewDto;
+
+  @ApiProperty({
+    type: () => StreamQualityViewDto,
+    description: 'Asterisk → endpoint (known when the endpoint sends RTCP)',
+  })
+  outbound!: StreamQualityViewDto;
+
+  @ApiProperty({ ...NULLABLE_NUMBER, description: 'Round-trip time from the endpoint’s reports, ms' })
+  rttMs!: number | null;
+
+  @ApiProperty(NULLABLE_NUMBER)
+  rttAvgMs!: number | null;
+
+  @ApiProperty(NULLABLE_NUMBER)
+  rttMaxMs!: number | null;
+
+  @ApiProperty({ ...NULLABLE_NUMBER, description: 'Estimated MOS (simplified ITU-T G.107 E-model), 1–4.5' })
+  mos!: number | null;
+
+  @ApiProperty(ISO_TIME)
+  updatedAt!: string;
+}
+
+export class CallQualitySummaryDto implements CallQualitySummary {
+  @ApiProperty({ ...NULLABLE_NUMBER, description: 'Lowest channel MOS' })
+  mos!: number | null;
+
+  @ApiProperty({ ...NULLABLE_NUMBER, description: 'Highest mean jitter of any way, ms' })
+  jitterMs!: number | null;
+
+  @ApiProperty({ ...NULLABLE_NUMBER, description: 'Highest mean fraction lost of any way, 0–1' })
+  lossFraction!: number | null;
+
+  @ApiProperty({ ...NULLABLE_NUMBER, description: 'Highest mean round-trip time, ms' })
+  rttMs!: number | null;
+}
+
 export class ChannelViewDto implements ChannelView {
   @ApiProperty()
   uniqueid!: string;
@@ -479,6 +559,13 @@ export class ChannelViewDto implements ChannelView {
 
   @ApiProperty({ enum: ENDED_BY, nullable: true })
   endedBy!: EndedBy | null;
+
+  @ApiProperty({
+    type: () => ChannelQualityViewDto,
+    nullable: true,
+    description: 'RTCP quality (AMI RTCPSent/RTCPReceived); null before the first report',
+  })
+  quality!: ChannelQualityViewDto | null;
 }
 
 export class CallViewDto implements CallView {
@@ -499,6 +586,13 @@ export class CallViewDto implements CallView {
 
   @ApiProperty({ type: () => [ChannelViewDto] })
   channels!: ChannelViewDto[];
+
+  @ApiProperty({
+    type: () => CallQualitySummaryDto,
+    nullable: true,
+    description: 'Worst RTCP figures of the channels; null when none had a report',
+  })
+  quality!: CallQualitySummaryDto | null;
 }
 
 export class EndedCallViewDto extends CallViewDto implements EndedCallView {

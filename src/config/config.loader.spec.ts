@@ -93,6 +93,7 @@ describe('loadConfig', () => {
           authLoopQuietMs: 120000,
           aorNotFoundWindowMs: 300000,
           securityEventBuffer: 1000,
+          oneWayAudioMs: 15000,
         },
         gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
         control: { reloadMinIntervalMs: 10000 },
@@ -465,12 +466,13 @@ nodes:
   describe('state and detection tuning', () => {
     it('overrides defaults and validates each key with its path', () => {
       const config = load(
-        `state: { reconcileIntervalMs: 5000 }\ndetection: { authLoopThreshold: 5, securityEventBuffer: 50 }\n${MINIMAL}`,
+        `state: { reconcileIntervalMs: 5000 }\ndetection: { authLoopThreshold: 5, securityEventBuffer: 50, oneWayAudioMs: 8000 }\n${MINIMAL}`,
       );
       expect(config.state.reconcileIntervalMs).toBe(5000);
       expect(config.detection).toMatchObject({
         authLoopThreshold: 5,
         securityEventBuffer: 50,
+        oneWayAudioMs: 8000,
         authLoopWindowMs: 60000,
       });
       const problems = problemsOf(

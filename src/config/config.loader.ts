@@ -83,6 +83,7 @@ export const CONFIG_DEFAULTS = {
     authLoopQuietMs: 120000,
     aorNotFoundWindowMs: 300000,
     securityEventBuffer: 1000,
+    oneWayAudioMs: 15000,
   },
   gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
   control: { reloadMinIntervalMs: 10000 },

@@ -68,6 +68,12 @@ export interface DetectionTuning {
   aorNotFoundWindowMs: number;
   /** Size of each node's ring buffer of security events. Default 1000. */
   securityEventBuffer: number;
+  /**
+   * A live call's leg whose one way carries RTP while the other carries none for this long raises a
+   * `one_way_audio` alert. At least two RTCP intervals (rtp.conf `rtcpinterval`, 5 s by default).
+   * Default 15000 ms.
+   */
+  oneWayAudioMs: number;
 }
 
 /** The WebSocket gateway (`/ws`). */

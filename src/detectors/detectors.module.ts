@@ -6,11 +6,12 @@ import { AuthLoopService } from './auth-loop.service';
 import { DETECTION_PROVIDERS, DETECTION_READER } from './detection.providers';
 import { EndpointDetailService } from './endpoint-detail.service';
 import { FailureClassificationService } from './failure-classification.service';
+import { OneWayAudioService } from './one-way-audio.service';
 import { SecurityEventsService } from './security-events.service';
 
 /**
  * Detectors (failure classification, 401 loops, AOR not found, security-event log, unknown-account
- * offenders) and the alerts they raise. Read the state; write nothing but derived events and alerts.
+ * offenders, one-way audio) and the alerts they raise. Read the state; write nothing but derived events and alerts.
  */
 @Module({
   imports: [StateModule],
@@ -22,8 +23,10 @@ import { SecurityEventsService } from './security-events.service';
     AorNotFoundService,
     SecurityEventsService,
     EndpointDetailService,
+    OneWayAudioService,
   ],
   exports: [
+    OneWayAudioService,
     DETECTION_READER,
     AlertsService,
     AuthLoopService,

@@ -3,6 +3,7 @@
  * protocol names; everything else switches on `type`.
  */
 import type { CallView, ChannelView, EndedCallView } from '../state/calls/call.views';
+import type { CallQualitySummary, ChannelQualityView, MediaFlow } from '../state/calls/call.quality';
 
 /** Which long-lived link to a node an event or status is about. */
 export type LinkKind = 'ami' | 'ari';
@@ -254,6 +255,56 @@ export interface ChannelHungUp extends EventBase {
 export type ChannelEvent =
   ChannelCreated | ChannelUpdated | ChannelDialed | ChannelBridged | ChannelHangupRequested | ChannelHungUp;
 
+// ---------------------------------------------------------------- RTCP (from AMI, class reporting)
+
+/** The sender information of an RTCP sender report (SR): what the reporting side has sent so far. */
+export interface RtcpSenderInfo {
+  /** RTP packets sent since the stream started (32-bit, wraps). */
+  packets: number;
+  octets: number;
+  /** The sender's wall clock when it sent the report, in seconds (NTP time as Asterisk prints it). */
+  ntpSeconds: number;
+  /** The RTP timestamp matching `ntpSeconds` (32-bit, in the stream's clock rate). */
+  rtpTimestamp: number;
+}
+
+/** One RTCP reception report block: what the reporting side received of one source (RFC 3550 §6.4.1). */
+export interface RtcpReportBlock {
+  sourceSsrc: number;
+  /** Fraction of the packets expected since the previous report that were lost, 0–255 (= n/256). */
+  fractionLost: number;
+  /** Packets lost since the stream started (signed: duplicates can make it negative). */
+  cumulativeLost: number;
+  /** Extended highest sequence number received (cycles × 65536 + highest sequence number). */
+  highestSeq: number;
+  /** Interarrival jitter in RTP timestamp units (divide by the clock rate for seconds). */
+  jitter: number;
+}
+
+/**
+ * Asterisk sent (`sent`) or received (`received`) an RTCP report on a channel's RTP stream (AMI
+ * `RTCPSent` / `RTCPReceived`, about every `rtcpinterval`, 5 s by default, per stream and way). A sent
+ * report carries Asterisk's reception statistics of what the peer sends it (its report block) and, when
+ * Asterisk sent RTP since its previous report, its own packet count (SR); a received report carries the
+ * peer's statistics of what Asterisk sends it, the peer's own count, and Asterisk's RTT measurement.
+ */
+export interface RtcpReported extends EventBase {
+  type: 'rtcp.reported';
+  /** The channel whose RTP stream it is (AMI `Uniqueid`). */
+  uniqueid: string;
+  direction: 'sent' | 'received';
+  /** SSRC of the reporting side. */
+  ssrc: number;
+  /** SR only: absent in a receiver report (the reporting side sent no RTP since its previous report). */
+  sender?: RtcpSenderInfo;
+  /** The first report block (Asterisk reads and writes at most one); absent when nothing was received. */
+  block?: RtcpReportBlock;
+  /** `received` only: Asterisk's round-trip time to the peer, seconds; absent until measured (0). */
+  rttSeconds?: number;
+  /** Asterisk's media experience score (0–100, Asterisk 20.2+/21+): of the peer's stream (`sent`) or as reported by the peer (`received`). */
+  mes?: number;
+}
+
 // ---------------------------------------------------------------- derived by pbxpulse (source: daemon)
 
 /** An endpoint went from no contact to at least one, or back. Published by the registration store. */
@@ -294,7 +345,29 @@ export interface CallEnded extends EventBase {
   call: EndedCallView;
 }
 
-export type CallEvent = CallUpdated | CallChannelEnded | CallEnded;
+/**
+ * The RTCP-derived quality of one channel changed (after every RTCP report of it). Published by the
+ * call store; the gateway coalesces these into `call.quality` deltas, the one-way-audio detector reads
+ * `flow`.
+ */
+export interface CallQualityUpdated extends EventBase {
+  type: 'call.quality_updated';
+  /** Key of the call the channel belongs to. */
+  linkedid: string;
+  uniqueid: string;
+  /** `PJSIP/2001-00000003` */
+  channel: string;
+  /** PJSIP endpoint of the channel; null for other drivers. */
+  endpoint: string | null;
+  /** When the channel was first seen Up; null while it is not answered. */
+  answeredAt: number | null;
+  quality: ChannelQualityView;
+  /** The call's summary (worst channel) after this report. */
+  callQuality: CallQualitySummary | null;
+  flow: MediaFlow;
+}
+
+export type CallEvent = CallUpdated | CallChannelEnded | CallEnded | CallQualityUpdated;
 
 /** Why a registration (or another authenticated request) was refused: the `reason` label. */
 export type RegistrationFailureReason =
@@ -317,7 +390,8 @@ export interface StateRepaired extends EventBase {
 }
 
 /** `diagnostic`: an error or warning finding of the configuration diagnoses (`/diagnostics`). */
-export type AlertType = 'auth_loop' | 'aor_not_found' | 'diagnostic';
+/** `one_way_audio`: a live call's leg carries RTP one way only (see `OneWayAudioService`). */
+export type AlertType = 'auth_loop' | 'aor_not_found' | 'diagnostic' | 'one_way_audio';
 
 /** An active (or just cleared) alert, as `/api/v1/alerts` and the gateway show it. */
 export interface Alert {
@@ -361,6 +435,7 @@ export type PbxEvent =
   | DeviceStateChanged
   | SecurityEvent
   | ChannelEvent
+  | RtcpReported
   | CallEvent
   | RegistrationChanged
   | RegistrationFailed

@@ -1,7 +1,8 @@
 import { parseConfig } from '../config/config.loader';
 import { EventBus } from '../events/event-bus';
 import type { ContactStatus, PbxEvent } from '../events/pbx-events';
-import type { CallView, EndedCallView } from '../state/calls/call.views';
+import type { ChannelQualityView, MediaFlow } from '../state/calls/call.quality';
+import type { CallView, ChannelView, EndedCallView } from '../state/calls/call.views';
 import { NodeStateStore } from '../state/node-state.store';
 import type {
   AorView,
@@ -9,6 +10,7 @@ import type {
   EndpointView,
   RegistrationReader,
 } from '../state/registrations/registration.views';
+import { CALL_QUALITY_INTERVAL_MS } from './call-quality-updates';
 import { ENDPOINT_UPDATE_INTERVAL_MS } from './endpoint-updates';
 import { GatewayBridge } from './gateway.bridge';
 import { GatewayHub } from './gateway.hub';
@@ -300,6 +302,7 @@ describe('GatewayBridge: call deltas come from the bus', () => {
       answeredAt: null,
       state: 'ring',
       channels: [],
+      quality: null,
     };
     const ended: EndedCallView = {
       ...call,
@@ -320,6 +323,51 @@ describe('GatewayBridge: call deltas come from the bus', () => {
     expect(deltas[0].data).toEqual({ ...call, supersedes: '1.4' });
     expect(deltas[1].data).toEqual(ended);
     bridge.onModuleDestroy();
+  });
+
+  it('call.quality_updated is coalesced: the latest per channel, at most once a second; dropped at call end', () => {
+    jest.useFakeTimers();
+    try {
+      const { bus, bridge, deltas } = setup();
+      const update = (uniqueid: string, mos: number) =>
+        bus.publish({
+          ...at,
+          source: 'daemon',
+          type: 'call.quality_updated',
+          linkedid: '1.5',
+          uniqueid,
+          channel: `PJSIP/2002-${uniqueid}`,
+          endpoint: '2002',
+          answeredAt: 1,
+          quality: { mos } as ChannelQualityView,
+          callQuality: null,
+          flow: {} as MediaFlow,
+        });
+      update('1.5', 4.1);
+      update('1.5', 4.3);
+      update('1.6', 3.9);
+      expect(deltas).toEqual([]);
+      jest.advanceTimersByTime(CALL_QUALITY_INTERVAL_MS);
+      expect(deltas.map((d) => [d.type, (d as DeltaOf<'call.quality'>).data.uniqueid])).toEqual([
+        ['call.quality', '1.5'],
+        ['call.quality', '1.6'],
+      ]);
+      expect((deltas[0] as DeltaOf<'call.quality'>).data.quality.mos).toBe(4.3);
+      // A pending update of a call that then ends is not sent after its call.ended.
+      update('1.5', 4.0);
+      const channel = { uniqueid: '1.5' } as ChannelView;
+      bus.publish({
+        ...at,
+        source: 'daemon',
+        type: 'call.ended',
+        call: { channels: [channel] } as EndedCallView,
+      });
+      jest.advanceTimersByTime(CALL_QUALITY_INTERVAL_MS);
+      expect(deltas.map((d) => d.type)).toEqual(['call.quality', 'call.quality', 'call.ended']);
+      bridge.onModuleDestroy();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('the hub refuses a payload of the wrong type at compile time', () => {

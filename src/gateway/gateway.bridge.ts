@@ -14,7 +14,8 @@ import {
   type EndpointSourceEvent,
 } from './endpoint-updates';
 import { GatewayHub } from './gateway.hub';
-import type { EndpointChange } from './gateway.protocol';
+import { CALL_QUALITY_INTERVAL_MS, LatestValueCoalescer } from './call-quality-updates';
+import type { CallQualityData, EndpointChange } from './gateway.protocol';
 
 /**
  * Turns internal events into gateway deltas and lends the stores to the snapshot. Deltas carry the
@@ -25,6 +26,8 @@ import type { EndpointChange } from './gateway.protocol';
 @Injectable()
 export class GatewayBridge implements OnModuleDestroy {
   private readonly unsubscribe: Array<() => void> = [];
+  /** Latest RTCP quality per channel, sent at most once a second (`call.quality`). */
+  private readonly quality: LatestValueCoalescer<CallQualityData>;
 
   constructor(
     bus: EventBus,
@@ -51,6 +54,10 @@ export class GatewayBridge implements OnModuleDestroy {
     if (calls) {
       hub.contribute('calls', () => nodes.names().flatMap((node) => calls.activeCalls(node) ?? []));
     }
+    this.quality = new LatestValueCoalescer<CallQualityData>(CALL_QUALITY_INTERVAL_MS, (node, data) =>
+      this.hub.publish('call.quality', node, data),
+    );
+    this.unsubscribe.push(() => this.quality.stop());
     this.unsubscribe.push(bus.subscribe((e) => this.onEvent(e)));
   }
 
@@ -95,7 +102,18 @@ export class GatewayBridge implements OnModuleDestroy {
         );
         return;
       case 'call.ended':
+        // The ended call carries its final quality: a pending update would only resurrect it.
+        for (const c of e.call.channels) this.quality.drop(e.node, c.uniqueid);
         this.hub.publish('call.ended', e.node, e.call, e.ts);
+        return;
+      case 'call.quality_updated':
+        this.quality.set(e.node, e.uniqueid, {
+          linkedid: e.linkedid,
+          uniqueid: e.uniqueid,
+          endpoint: e.endpoint,
+          quality: e.quality,
+          callQuality: e.callQuality,
+        });
         return;
       case 'alert.raised':
         this.hub.publish('alert.raised', e.node, e.alert, e.ts);

@@ -8,11 +8,21 @@
  * import below is `import type`, erased at build time.
  */
 import type { Alert, LinkKind } from '../events/pbx-events';
+import type { CallQualitySummary, ChannelQualityView } from '../state/calls/call.quality';
 import type { CallView, EndedCallView } from '../state/calls/call.views';
 import type { NodeView } from '../state/node.views';
 import type { ContactView, EndpointView } from '../state/registrations/registration.views';
 
-export type { Alert, CallView, ContactView, EndedCallView, EndpointView, NodeView };
+export type {
+  Alert,
+  CallQualitySummary,
+  CallView,
+  ChannelQualityView,
+  ContactView,
+  EndedCallView,
+  EndpointView,
+  NodeView,
+};
 
 export const PROTOCOL_VERSION = 1;
 
@@ -26,6 +36,20 @@ export const TOPICS: readonly Topic[] = ['calls', 'registrations', 'alerts'];
 export interface CallUpdatedData extends CallView {
   /** The key of a call that no longer exists (an ARI-only call got its AMI linkedid): drop it. */
   supersedes?: string;
+}
+
+/**
+ * `call.quality`: a channel's RTCP quality, the latest of the interval (coalesced: at most one per
+ * channel per second). Apply to the channel `uniqueid` of the call `linkedid`; ignore it for a call the
+ * client no longer has.
+ */
+export interface CallQualityData {
+  linkedid: string;
+  uniqueid: string;
+  endpoint: string | null;
+  quality: ChannelQualityView;
+  /** The call's `quality` after this update. */
+  callQuality: CallQualitySummary | null;
 }
 
 /** `registration.changed`: an endpoint gained its first contact or lost its last. */
@@ -93,6 +117,7 @@ export interface ControlActionData {
 export interface DeltaDataMap {
   'call.updated': CallUpdatedData;
   'call.ended': EndedCallView;
+  'call.quality': CallQualityData;
   'registration.changed': RegistrationChangedData;
   'endpoint.updated': EndpointUpdatedData;
   'alert.raised': Alert;
@@ -107,6 +132,7 @@ export type DeltaType = keyof DeltaDataMap;
 export const DELTA_TOPIC: Record<DeltaType, Topic | 'system'> = {
   'call.updated': 'calls',
   'call.ended': 'calls',
+  'call.quality': 'calls',
   'registration.changed': 'registrations',
   'endpoint.updated': 'registrations',
   'alert.raised': 'alerts',

@@ -4,6 +4,7 @@ import { AriModule } from '../ari/ari.module';
 import { DetectorsModule } from '../detectors/detectors.module';
 import { DiagnosticsModule } from '../health/diagnostics/diagnostics.module';
 import { StateModule } from '../state/state.module';
+import { CallQualityMetrics } from './call-quality.metrics';
 import { CallMetrics } from './call.metrics';
 import { ControlMetrics } from './control.metrics';
 import { DetectionMetrics } from './detection.metrics';
@@ -24,6 +25,7 @@ import { RegistrationMetrics } from './registration.metrics';
     PbxMetrics,
     RegistrationMetrics,
     CallMetrics,
+    CallQualityMetrics,
     DetectionMetrics,
     DiagnosticMetrics,
     ControlMetrics,

@@ -101,9 +101,11 @@ export class NodeStateStore implements OnModuleDestroy {
       case 'channel.bridged':
       case 'channel.hangup_requested':
       case 'channel.hung_up':
+      case 'rtcp.reported':
       case 'call.updated':
       case 'call.channel_ended':
       case 'call.ended':
+      case 'call.quality_updated':
       case 'registration.changed':
       case 'registration.failed':
       case 'state.repaired':

@@ -173,6 +173,17 @@ describe('the live board in a browser', () => {
     });
     await row.waitFor({ state: 'visible' });
     await expectEventually(async () => expect(await row.getByTestId('call-state').textContent()).toBe('up'));
+    // RTCP quality reaches the board live (coalesced call.quality deltas): a MOS badge and the figures.
+    await expectEventually(
+      async () => expect(await row.getByTestId('call-mos').textContent()).toMatch(/^MOS [1-4]\.\d$/),
+      8000,
+    );
+    // Jitter once Asterisk's second sender report gave the stream's clock rate.
+    await expectEventually(
+      async () =>
+        expect(await row.getByTestId('call-quality').textContent()).toMatch(/ms jitter · 0\.0 % loss/),
+      5000,
+    );
 
     await mkdir(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });

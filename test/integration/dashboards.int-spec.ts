@@ -1,7 +1,7 @@
 /**
  * The Grafana dashboards of deploy/grafana/dashboards, proven against a real Prometheus scraping a
  * daemon that watches the sandbox Asterisk while real SIP traffic runs: a 401 loop, an AOR not found,
- * an unknown account, a registration, an answered Echo call and an RTP timeout.
+ * an unknown account, a registration, an answered Echo call, a one-way call and an RTP timeout.
  *
  * Every panel query, with its variables substituted the way Grafana would, goes through Prometheus's
  * query_range API (an instant target through /api/v1/query, as Grafana sends it) and must parse; the
@@ -44,7 +44,9 @@ const NODE = 'pbx1';
 const ECHO = SANDBOX.extensions.echo;
 const DESK = SANDBOX.endpoints.deskPhone; // 2001: 401 loop, qualify RTT, RTP timeout (rtp_timeout=5)
 const AOR_MISMATCH = SANDBOX.endpoints.aorMismatch; // 1002: aors=1002-aor, REGISTER as 1002 gets 404
-const PLAIN = SANDBOX.endpoints.plainPhone; // 2002: registered, answered Echo call with RTP
+const PLAIN = SANDBOX.endpoints.plainPhone; // 2002: registered, answered Echo call with RTP, one-way call
+/** The one-way-audio threshold of the daemon under test (the default, 15 s, would only slow the test). */
+const ONE_WAY_MS = 3000;
 
 type Dashboard = 'pbxpulse-overview' | 'pbxpulse-endpoint';
 
@@ -140,6 +142,12 @@ const SCENARIOS: Record<Dashboard, Record<string, Expectation[]>> = {
     ],
     'RTP timeouts': [{ scenario: 'silent call of 2001', labels: { node: NODE, endpoint: DESK.name } }],
     'Channels by state': [{ scenario: 'answered calls', labels: { state: 'up' } }],
+    'Call MOS': [{ scenario: 'Echo call 2002 → 600 with RTCP', labels: { node: NODE } }],
+    'Call jitter': [{ scenario: 'Echo call 2002 → 600 with RTCP', labels: { node: NODE } }],
+    'Call packet loss': [{ scenario: 'Echo call 2002 → 600 with RTCP', labels: { node: NODE } }],
+    'One-way audio': [
+      { scenario: 'silent 2002 on the tone extension', labels: { node: NODE, endpoint: PLAIN.name } },
+    ],
     'Diagnostic findings by code': [
       { scenario: 'sandbox 1002 aors=1002-aor', labels: { node: NODE, code: 'AOR_NAME_MISMATCH' } },
     ],
@@ -271,7 +279,9 @@ function matches(series: PromSeries, labels: Record<string, string>): boolean {
   return Object.entries(labels).every(([k, v]) => series.metric[k] === v);
 }
 
-const maxValue = (s: PromSeries): number => Math.max(...s.values.map(([, v]) => Number(v)));
+/** NaN is "no data" (histogram_quantile() over a window with no observation), as Grafana draws it. */
+const maxValue = (s: PromSeries): number =>
+  Math.max(...s.values.map(([, v]) => Number(v)).filter((v) => !Number.isNaN(v)));
 
 describe('Grafana dashboards against a real Prometheus', () => {
   const dashboards = loadDashboards();
@@ -333,11 +343,35 @@ describe('Grafana dashboards against a real Prometheus', () => {
     expect(call.state).toBe('answered');
     await expectEventually(() => expect(call.rtpReceived).toBeGreaterThan(0), 3000);
     await promHas([`pbxpulse_calls_active{node="${NODE}"} > 0`, `pbxpulse_channels{state="up"} > 0`]);
+    // Held until Asterisk's RTCP gave the call a MOS and a jitter (two reports, a second apart).
+    await expectEventually(async () => {
+      const { body } = await daemon!.get(`/api/v1/nodes/${NODE}/calls`);
+      const mine = (body.calls as any[]).find((c) =>
+        (c.channels as any[]).some((ch) => ch.endpoint === PLAIN.name && ch.exten === ECHO),
+      );
+      expect(mine?.quality).toMatchObject({ mos: expect.any(Number), jitterMs: expect.any(Number) });
+    }, 8000);
+    await call.hangup();
+  };
+
+  /** 2002 calls the tone extension (602) and sends no RTP: one-way audio once ONE_WAY_MS has passed. */
+  const oneWayCall = async (): Promise<void> => {
+    const silent = await open();
+    const call = await silent.call(SANDBOX.extensions.tone, {
+      sendRtp: false,
+      user: PLAIN.name,
+      password: PLAIN.password,
+    });
+    expect(call.state).toBe('answered');
+    await expectEventually(async () => {
+      const { body } = await daemon!.get(`/api/v1/alerts?node=${NODE}&type=one_way_audio`);
+      expect((body.alerts as any[]).some((a) => a.endpoint === PLAIN.name)).toBe(true);
+    }, ONE_WAY_MS + 6000);
     await call.hangup();
   };
 
   beforeAll(async () => {
-    daemon = await startDaemon(sandboxNodeYaml(NODE));
+    daemon = await startDaemon(sandboxNodeYaml(NODE), `detection: { oneWayAudioMs: ${ONE_WAY_MS} }`);
     await expectEventually(async () => expect((await daemon!.get('/health/ready')).status).toBe(200), 15_000);
     prom = await startPrometheus({ scrapeUrl: daemon.url, ruleFiles: [ALERT_RULES] });
     windowStart = new Date();
@@ -356,7 +390,7 @@ describe('Grafana dashboards against a real Prometheus', () => {
       `pbxpulse_diagnostic_findings{node="${NODE}"}`,
     ]);
 
-    await Promise.all([loopThenRtpTimeout(), refusalsAndEcho()]);
+    await Promise.all([loopThenRtpTimeout(), refusalsAndEcho(), oneWayCall()]);
     await promHas([
       `pbxpulse_rtp_timeouts_total{node="${NODE}",endpoint="${DESK.name}"} > 0`,
       `pbxpulse_call_hangups_total{node="${NODE}",classification="normal"} > 0`,
@@ -366,6 +400,8 @@ describe('Grafana dashboards against a real Prometheus', () => {
       `pbxpulse_endpoint_registered{node="${NODE}",endpoint="${PLAIN.name}"} == 1`,
       `pbxpulse_endpoint_calls_total{node="${NODE}",endpoint="${PLAIN.name}"} > 0`,
       `pbxpulse_endpoint_calls_total{node="${NODE}",endpoint="${DESK.name}"} > 0`,
+      `pbxpulse_call_mos_count{node="${NODE}"} > 0`,
+      `pbxpulse_one_way_audio_total{node="${NODE}",endpoint="${PLAIN.name}"} > 0`,
     ]);
     windowEnd = new Date(Date.now() + 1000);
   });
@@ -559,6 +595,13 @@ describe('Grafana dashboards against a real Prometheus', () => {
     );
   });
 
+  it('fires PbxpulseOneWayAudio for the one-way call of 2002 (its first detection)', async () => {
+    await promHas(
+      [`ALERTS{alertname="PbxpulseOneWayAudio",node="${NODE}",endpoint="${PLAIN.name}",alertstate="firing"}`],
+      15_000,
+    );
+  });
+
   it('serves a /metrics that promtool check metrics finds clean, after the traffic', async () => {
     const text = (await daemon!.get('/metrics')).text;
     const r = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
@@ -589,7 +632,9 @@ describe('Grafana dashboards against a real Prometheus', () => {
       for (const e of exprs) for (const n of metricNames(e)) named.set(n, `pbxpulse-alerts.yml: ${e}`);
     }
     expect(named.size).toBeGreaterThan(10);
-    const missing = [...named].filter(([n]) => !exposed.has(n)).map(([n, where]) => `${n} (${where})`);
+    // A histogram's TYPE line names the family; queries name its `_bucket`, `_count` and `_sum` series.
+    const isExposed = (n: string) => exposed.has(n) || exposed.has(n.replace(/_(bucket|count|sum)$/, ''));
+    const missing = [...named].filter(([n]) => !isExposed(n)).map(([n, where]) => `${n} (${where})`);
     expect(missing).toEqual([]);
   });
 });

@@ -24,6 +24,8 @@ const ENDPOINT = SANDBOX.endpoints.webrtc;
 /** RTP packets each way before the call counts as flowing (~50 packets/s per direction at 20 ms ptime). */
 const MIN_PACKETS = 50;
 const CALL_HOLD_MS = 3000;
+/** How long the call may stay up for RTCP both ways to give quality figures (sandbox: a report a second). */
+const QUALITY_WAIT_MS = 8000;
 
 interface GatewayMessage {
   type: string;
@@ -92,6 +94,8 @@ interface CallRun {
   sdp?: SoftphoneSdp;
   endState?: string;
   log: SoftphoneLogEntry[];
+  /** The 1001 channel's RTCP quality on `GET /calls` while the call was up. */
+  liveQuality?: any;
 }
 
 function formatLog(log: SoftphoneLogEntry[]): string {
@@ -172,6 +176,19 @@ describe('WebRTC call: headless Chromium + JsSIP as 1001 → 600 (Echo), watched
     }
     run.final = await stats();
     run.sdp = await softphone.evaluate((sp) => sp.sdp());
+    // Chromium sends RTCP (rtcp-mux) too: wait until both ways have reception reports and an RTT.
+    run.liveQuality = await expectEventually(async () => {
+      const { body } = await daemon!.get('/api/v1/nodes/pbx1/calls');
+      const channel = (body.calls as any[])
+        .flatMap((c) => c.channels as any[])
+        .find((c) => c.endpoint === ENDPOINT.name);
+      expect(channel?.quality?.inbound?.reports).toBeGreaterThanOrEqual(1);
+      expect(channel?.quality?.outbound?.reports).toBeGreaterThanOrEqual(1);
+      expect(channel?.quality?.rttMs).toEqual(expect.any(Number));
+      return channel.quality;
+    }, QUALITY_WAIT_MS).catch((err: Error) =>
+      failure(p, `no RTCP quality on the 1001 channel: ${err.message}`),
+    );
     await mkdir(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT });
 
@@ -180,7 +197,7 @@ describe('WebRTC call: headless Chromium + JsSIP as 1001 → 600 (Echo), watched
     mark('hungUp');
     run.endState = await softphone.evaluate((sp) => sp.state.call);
     run.log = await softphone.evaluate((sp) => sp.log);
-  }, 45_000);
+  }, 55_000);
 
   afterAll(async () => {
     if (phone) {
@@ -299,6 +316,47 @@ describe('WebRTC call: headless Chromium + JsSIP as 1001 → 600 (Echo), watched
     expect(ended.seq).toBeGreaterThan(updated.seq!);
     // Answered, then ended by our BYE: a normal end (Asterisk reports cause 0 or 16 for it).
     expect(ended.data).toMatchObject({ linkedid, classification: 'normal' });
+  });
+
+  it('gets RTCP quality figures for the call (real RTCP both ways over rtcp-mux)', async () => {
+    const live = run.liveQuality;
+    console.log(`webrtc: RTCP quality of the 1001 channel while up: ${JSON.stringify(live)}`);
+    // Endpoint → Asterisk from Asterisk's reports, Asterisk → endpoint from Chromium's.
+    for (const way of ['inbound', 'outbound'] as const) {
+      expect(live[way]).toMatchObject({
+        packets: expect.any(Number),
+        lostPackets: expect.any(Number),
+        lossFraction: expect.any(Number),
+        jitterMs: expect.any(Number),
+      });
+      expect(live[way].lossFraction).toBeLessThan(0.05);
+    }
+    expect(live.rttMs).toBeGreaterThanOrEqual(0);
+    expect(live.rttMs).toBeLessThan(100);
+    expect(live.mos).toBeGreaterThanOrEqual(4);
+
+    // The ended call keeps them, on /calls/recent and on /ws (call.ended), and /ws streamed them live.
+    const ended = await expectEventually(async () => {
+      const { body } = await daemon!.get('/api/v1/nodes/pbx1/calls/recent?limit=200');
+      const found = (body.calls as any[]).find((c) =>
+        (c.channels as any[]).some((ch) => ch.endpoint === ENDPOINT.name && ch.uniqueid !== undefined),
+      );
+      expect(found?.quality?.mos).toEqual(expect.any(Number));
+      return found;
+    }, 5000);
+    expect(ended.quality).toMatchObject({
+      mos: expect.any(Number),
+      jitterMs: expect.any(Number),
+      lossFraction: expect.any(Number),
+      rttMs: expect.any(Number),
+    });
+    const streamed = gateway!.deltas('call.quality').filter((m) => m.data?.endpoint === ENDPOINT.name);
+    expect(streamed.length).toBeGreaterThanOrEqual(1);
+    expect(streamed.at(-1)?.data.quality).toMatchObject({ mos: expect.any(Number) });
+    const endedDelta = gateway!.deltas('call.ended').find((m) => m.data?.linkedid === ended.linkedid);
+    expect(endedDelta?.data.quality).toEqual(ended.quality);
+    // Audio both ways: no one-way alert.
+    expect(gateway!.deltas('alert.raised').filter((m) => m.data?.type === 'one_way_audio')).toEqual([]);
   });
 
   it('shows a ws contact for 1001 in the REST API while it is registered', async () => {

@@ -59,6 +59,8 @@ export const SANDBOX = {
     echo: '600',
     /** Answer + Playback(demo-congrats) + Hangup: Asterisk ends the call. */
     playback: '601',
+    /** Answer + Milliwatt(): Asterisk sends a tone until the caller hangs up and reads nothing. */
+    tone: '602',
   },
   endpoints: {
     /** Correct WebRTC extension (webrtc=yes, transport-ws, opus+ulaw). */

@@ -1,6 +1,7 @@
 import type { Alert, CallView, ContactView, EndpointView } from './board.protocol';
 import {
   alertRows,
+  callRows,
   deviceStateWords,
   endpointRows,
   findingRows,
@@ -66,8 +67,44 @@ function withEndpoints(
 }
 
 function call(linkedid: string): CallView {
-  return { linkedid, node: 'pbx1', startedAt: TS, answeredAt: null, state: 'up', channels: [] };
+  return {
+    linkedid,
+    node: 'pbx1',
+    startedAt: TS,
+    answeredAt: null,
+    state: 'up',
+    channels: [],
+    quality: null,
+  };
 }
+
+describe('call quality on the board', () => {
+  const rows = (quality: CallView['quality']) =>
+    callRows({ ...EMPTY_DATA, calls: new Map([['a', { ...call('a'), quality }]]) }, Date.parse(TS));
+
+  it('shows the MOS as a coloured band with jitter, loss and RTT', () => {
+    const [cell] = byTestId(
+      rows({ mos: 4.39, jitterMs: 9.05, lossFraction: 0.004, rttMs: 18.1 }),
+      'call-quality',
+    );
+    expect(textOf(cell)).toBe('MOS 4.49.1 ms jitter · 0.4 % loss · 18 ms rtt');
+    expect(byTestId(cell, 'call-mos')[0].attrs.class).toBe('badge q-good');
+    const [poor] = byTestId(rows({ mos: 3.1, jitterMs: null, lossFraction: 0.08, rttMs: null }), 'call-mos');
+    expect(poor.attrs.class).toBe('badge q-poor');
+  });
+
+  it('shows a dash before the first RTCP report', () => {
+    expect(textOf(byTestId(rows(null), 'call-quality')[0])).toBe('–');
+  });
+
+  it('labels one-way-audio alerts', () => {
+    const [row] = alertRows(
+      { ...EMPTY_DATA, alerts: new Map([['x', alert({ type: 'one_way_audio', id: 'x' })]]) },
+      Date.parse(TS),
+    );
+    expect(textOf(byTestId(row, 'alert-type')[0])).toBe('one-way audio');
+  });
+});
 
 function alert(over: Partial<Alert> = {}): Alert {
   return {

@@ -190,9 +190,33 @@ export function callParties(c: CallView): string {
   return from + ' → ' + to;
 }
 
+/** MOS band of the board (the usual E-model bands: ≥ 4.0 good, ≥ 3.6 fair, below poor). */
+export function mosBand(mos: number): 'good' | 'fair' | 'poor' {
+  return mos >= 4 ? 'good' : mos >= 3.6 ? 'fair' : 'poor';
+}
+
+const fixed = (v: number | null, digits: number, unit: string): string | null =>
+  v === null ? null : v.toFixed(digits) + unit;
+
+/** The call's RTCP summary: a MOS badge, then jitter, loss and RTT; a dash before the first report. */
+export function qualityCell(q: CallView['quality']): VNode {
+  if (!q) return h('td', { class: 'muted', 'data-testid': 'call-quality' }, '–');
+  const facts = [
+    fixed(q.jitterMs, 1, ' ms jitter'),
+    q.lossFraction === null ? null : fixed(q.lossFraction * 100, 1, ' % loss'),
+    fixed(q.rttMs, 0, ' ms rtt'),
+  ].filter((f) => f !== null);
+  return h(
+    'td',
+    { 'data-testid': 'call-quality' },
+    q.mos === null ? null : badge('MOS ' + q.mos.toFixed(1), 'q-' + mosBand(q.mos), 'call-mos'),
+    h('div', { class: 'small muted' }, facts.join(' · ')),
+  );
+}
+
 export function callRows(data: BoardData, now: number): VNode[] {
   const calls = [...data.calls.values()].sort((a, b) => a.startedAt.localeCompare(b.startedAt));
-  if (calls.length === 0) return [emptyRow('No active call', 5)];
+  if (calls.length === 0) return [emptyRow('No active call', 6)];
   return calls.map((c) =>
     h(
       'tr',
@@ -206,6 +230,7 @@ export function callRows(data: BoardData, now: number): VNode[] {
       ),
       h('td', null, badge(c.state, 'call-' + c.state, 'call-state')),
       h('td', { class: 'num' }, since(c.answeredAt || c.startedAt, now, 'duration')),
+      qualityCell(c.quality ?? null),
       h(
         'td',
         { class: 'mono small' },
@@ -221,6 +246,7 @@ const ALERT_LABEL: Readonly<Record<string, string>> = {
   auth_loop: '401 loop',
   aor_not_found: 'AOR not found',
   diagnostic: 'diagnostic',
+  one_way_audio: 'one-way audio',
 };
 
 export function alertRows(data: BoardData, now: number): VNode[] {

@@ -1,4 +1,4 @@
-import type { ContactView, EndpointView, ServerMessage, SnapshotEndpoint } from './board.protocol';
+import type { CallView, ContactView, EndpointView, ServerMessage, SnapshotEndpoint } from './board.protocol';
 import {
   affectsDiagnostics,
   applyContacts,
@@ -176,6 +176,38 @@ describe('applyMessage', () => {
     expect(next.endpoints.get(key('pbx1', '2002'))).toMatchObject({ registered: true, contacts: 1 });
     expect(next.contacts.get(key('pbx1', '2002'))).toEqual([contact('2002')]);
     expect(applyMessage(before, m('stranger'))).toBe(before);
+  });
+
+  it('call.quality updates the channel and the call it belongs to, and ignores a call no longer shown', () => {
+    const channel = { uniqueid: '1.1', endpoint: '2002' } as CallView['channels'][number];
+    const shown: CallView = {
+      linkedid: '1.0',
+      node: 'pbx1',
+      startedAt: TS,
+      answeredAt: TS,
+      state: 'up',
+      channels: [channel],
+      quality: null,
+    };
+    const before: BoardData = { ...EMPTY_DATA, calls: new Map([[key('pbx1', '1.0'), shown]]) };
+    const quality = { mos: 4.2 } as NonNullable<CallView['channels'][number]['quality']>;
+    const m = (linkedid: string): ServerMessage => ({
+      type: 'call.quality',
+      seq: 9,
+      node: 'pbx1',
+      ts: TS,
+      data: {
+        linkedid,
+        uniqueid: '1.1',
+        endpoint: '2002',
+        quality,
+        callQuality: { mos: 4.2, jitterMs: 3, lossFraction: 0, rttMs: null },
+      },
+    });
+    const next = applyMessage(before, m('1.0')).calls.get(key('pbx1', '1.0'));
+    expect(next?.quality?.mos).toBe(4.2);
+    expect(next?.channels[0].quality).toBe(quality);
+    expect(applyMessage(before, m('gone'))).toBe(before);
   });
 
   it('messages that show nothing return the same data', () => {

@@ -70,6 +70,16 @@ export function applyMessage(data: BoardData, m: ServerMessage): BoardData {
     }
     case 'call.ended':
       return { ...data, calls: withEntry(data.calls, key(m.node, m.data.linkedid), undefined) };
+    case 'call.quality': {
+      // Coalesced RTCP figures of one channel: only for a call the board still shows.
+      const k = key(m.node, m.data.linkedid);
+      const call = data.calls.get(k);
+      if (!call) return data;
+      const channels = call.channels.map((c) =>
+        c.uniqueid === m.data.uniqueid ? { ...c, quality: m.data.quality } : c,
+      );
+      return { ...data, calls: withEntry(data.calls, k, { ...call, channels, quality: m.data.callQuality }) };
+    }
     case 'registration.changed': {
       const d = m.data;
       const k = key(m.node, d.endpoint);

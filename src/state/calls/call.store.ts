@@ -2,8 +2,15 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nes
 import { PBXPULSE_CONFIG } from '../../config/config.module';
 import type { PbxpulseConfig } from '../../config/config.types';
 import { EventBus } from '../../events/event-bus';
-import type { ChannelEvent, LinkKind } from '../../events/pbx-events';
+import type { ChannelEvent, LinkKind, RtcpReported } from '../../events/pbx-events';
 import { HANGUP_CLASSIFICATIONS, type HangupClassification } from './call.classification';
+import {
+  applyRtcpReport,
+  callQualitySummary,
+  channelQualityView,
+  newQualityAcc,
+  type ChannelQualityAcc,
+} from './call.quality';
 import {
   emptyCallsState,
   reduceChannelEvent,
@@ -20,6 +27,7 @@ import {
   type CallView,
   type ChannelView,
   type EndedCallView,
+  type QualityLookup,
 } from './call.views';
 
 /** Tuning of the call store (`CALL_STORE_OPTIONS`, optional). */
@@ -54,6 +62,12 @@ interface NodeCalls {
   endpointCalls: Map<string, number>;
   /** Endpoints already counted in `endpointCalls`, per live call key (dropped when the call ends). */
   callEndpoints: Map<string, Set<string>>;
+  /**
+   * RTCP quality per channel uniqueid, for the channels of live calls only (dropped when the call ends;
+   * the ended call keeps its views). Mutated in place: a report must cost O(1).
+   */
+  quality: Map<string, ChannelQualityAcc>;
+  lookup: QualityLookup;
 }
 
 const CHANNEL_EVENT_TYPES = [
@@ -86,6 +100,7 @@ export class CallStore implements OnModuleDestroy {
     const limit = options?.recentCalls ?? DEFAULT_RECENT_CALLS;
     this.recentLimit = Number.isInteger(limit) && limit > 0 ? limit : DEFAULT_RECENT_CALLS;
     for (const n of config.nodes) {
+      const quality = new Map<string, ChannelQualityAcc>();
       this.nodes.set(n.name, {
         state: emptyCallsState(n.name),
         recent: [],
@@ -94,9 +109,19 @@ export class CallStore implements OnModuleDestroy {
         rtpTimeouts: new Map(),
         endpointCalls: new Map(),
         callEndpoints: new Map(),
+        quality,
+        lookup: (uniqueid) => {
+          const acc = quality.get(uniqueid);
+          return acc ? channelQualityView(acc) : null;
+        },
       });
     }
-    this.unsubscribe = bus.on(CHANNEL_EVENT_TYPES, (e) => this.apply(e), { phase: 'state' });
+    const offChannels = bus.on(CHANNEL_EVENT_TYPES, (e) => this.apply(e), { phase: 'state' });
+    const offRtcp = bus.on('rtcp.reported', (e) => this.applyRtcp(e), { phase: 'state' });
+    this.unsubscribe = () => {
+      offChannels();
+      offRtcp();
+    };
   }
 
   onModuleDestroy(): void {
@@ -116,14 +141,14 @@ export class CallStore implements OnModuleDestroy {
     if (!n) return undefined;
     return [...n.state.calls.values()]
       .sort((a, b) => a.startedAt - b.startedAt)
-      .map((call) => callView(node, { call, channels: members(n.state, call.channelIds) }));
+      .map((call) => callView(node, { call, channels: members(n.state, call.channelIds) }, n.lookup));
   }
 
   /** One active call by its key (linkedid or fallback). */
   activeCall(node: string, linkedid: string): CallView | undefined {
     const n = this.nodes.get(node);
     const call = n?.state.calls.get(linkedid);
-    return n && call && callView(node, { call, channels: members(n.state, call.channelIds) });
+    return n && call && callView(node, { call, channels: members(n.state, call.channelIds) }, n.lookup);
   }
 
   /** Ended calls of the node, newest first (at most `limit`, at most the configured buffer). */
@@ -137,7 +162,9 @@ export class CallStore implements OnModuleDestroy {
   channels(node: string): ChannelView[] | undefined {
     const n = this.nodes.get(node);
     if (!n) return undefined;
-    return [...n.state.channels.values()].filter((c) => c.endedAt === null).map((c) => channelView(node, c));
+    return [...n.state.channels.values()]
+      .filter((c) => c.endedAt === null)
+      .map((c) => channelView(node, c, n.lookup));
   }
 
   /** Counters for the metrics; `undefined` for an unknown node. */
@@ -150,6 +177,11 @@ export class CallStore implements OnModuleDestroy {
       rtpTimeouts: new Map(n.rtpTimeouts),
       endpointCalls: new Map(n.endpointCalls),
     };
+  }
+
+  /** Channels whose RTCP quality is tracked (live calls only: the memory bound, checked by tests). */
+  trackedQuality(node: string): number {
+    return this.nodes.get(node)?.quality.size ?? 0;
   }
 
   /** How many ended calls `/calls/recent` can return at most. */
@@ -176,6 +208,37 @@ export class CallStore implements OnModuleDestroy {
     if (ghosts > 0) this.logger.log(`${node}: ${link} resync ended ${ghosts} channel(s) gone from Asterisk`);
     this.commit(node, n, t);
     return { channels: listed.length, ghostChannels: ghosts };
+  }
+
+  /**
+   * One RTCP report of a live channel: O(1) (a map lookup, a few sums, one small view). Reports of
+   * channels the store does not know (yet, or any more) are dropped.
+   */
+  private applyRtcp(e: RtcpReported): void {
+    const n = this.nodes.get(e.node);
+    const rec = n?.state.channels.get(e.uniqueid);
+    if (!n || !rec || rec.endedAt !== null) return;
+    let acc = n.quality.get(rec.uniqueid);
+    if (!acc) n.quality.set(rec.uniqueid, (acc = newQualityAcc(e.ts)));
+    applyRtcpReport(acc, e);
+    const call = n.state.calls.get(rec.callKey);
+    const quality = channelQualityView(acc);
+    this.bus.publish({
+      type: 'call.quality_updated',
+      node: e.node,
+      ts: e.ts,
+      source: 'daemon',
+      linkedid: rec.callKey,
+      uniqueid: rec.uniqueid,
+      channel: rec.name,
+      endpoint: rec.endpoint,
+      answeredAt: rec.state === 'up' ? rec.answeredAt : null,
+      quality,
+      callQuality: callQualitySummary(
+        (call?.channelIds ?? []).map((id) => (id === rec.uniqueid ? quality : n.lookup(id))),
+      ),
+      flow: { ...acc.flow },
+    });
   }
 
   private apply(e: ChannelEvent): void {
@@ -212,7 +275,7 @@ export class CallStore implements OnModuleDestroy {
           node,
           ts: d.ts,
           source: 'daemon',
-          call: callView(node, d.call),
+          call: callView(node, d.call, n.lookup),
           ...(d.supersedes === null ? {} : { supersedes: d.supersedes }),
         });
         return;
@@ -226,12 +289,13 @@ export class CallStore implements OnModuleDestroy {
           ts: d.ts,
           source: 'daemon',
           linkedid: d.key,
-          channel: channelView(node, d.channel),
+          channel: channelView(node, d.channel, n.lookup),
           rtpTimeoutCulprit: d.rtpTimeoutCulprit,
         });
         return;
       case 'call_ended': {
-        const view = endedCallView(node, d.call);
+        const view = endedCallView(node, d.call, n.lookup);
+        for (const c of d.call.channels) n.quality.delete(c.uniqueid);
         n.hangups[view.classification] += 1;
         for (const c of d.call.channels) {
           if (c.endpoint !== null) countEndpoint(n, d.call.call.key, c.endpoint);

@@ -1,6 +1,12 @@
 import type { ChannelState } from '../../events/pbx-events';
 import type { HangupClassification } from './call.classification';
+import { callQualitySummary, type CallQualitySummary, type ChannelQualityView } from './call.quality';
 import type { CallSnapshot, ChannelRecord, EndedBy, EndedCall } from './call.reducers';
+
+/** The RTCP quality of a channel by its uniqueid, null when it had no report (see `CallStore`). */
+export type QualityLookup = (uniqueid: string) => ChannelQualityView | null;
+
+const NO_QUALITY: QualityLookup = () => null;
 
 /** One channel as the REST API and the gateway show it. Times are ISO-8601. */
 export interface ChannelView {
@@ -30,6 +36,8 @@ export interface ChannelView {
   classification: HangupClassification | null;
   /** `resync`: the channel was gone from a resync listing; its real cause is unknown. */
   endedBy: EndedBy | null;
+  /** Media quality from RTCP (AMI `RTCPSent`/`RTCPReceived`); null before the first report. */
+  quality: ChannelQualityView | null;
 }
 
 /**
@@ -46,6 +54,8 @@ export interface CallView {
   state: ChannelState;
   /** In the order they joined; channels that already hung up stay listed with `endedAt`. */
   channels: ChannelView[];
+  /** The worst RTCP figures of its channels; null when no channel had a report. */
+  quality: CallQualitySummary | null;
 }
 
 export interface EndedCallView extends CallView {
@@ -79,7 +89,11 @@ const RANK: Record<ChannelState, number> = {
   up: 6,
 };
 
-export function channelView(node: string, c: ChannelRecord): ChannelView {
+export function channelView(
+  node: string,
+  c: ChannelRecord,
+  quality: QualityLookup = NO_QUALITY,
+): ChannelView {
   return {
     uniqueid: c.uniqueid,
     linkedid: c.linkedid,
@@ -101,6 +115,7 @@ export function channelView(node: string, c: ChannelRecord): ChannelView {
     causeText: c.causeText,
     classification: c.classification,
     endedBy: c.endedBy,
+    quality: quality(c.uniqueid),
   };
 }
 
@@ -116,20 +131,26 @@ function firstAnswer(channels: readonly ChannelRecord[]): number | null {
   return times.length === 0 ? null : Math.min(...times);
 }
 
-export function callView(node: string, s: CallSnapshot): CallView {
+export function callView(node: string, s: CallSnapshot, quality: QualityLookup = NO_QUALITY): CallView {
+  const channels = s.channels.map((c) => channelView(node, c, quality));
   return {
     linkedid: s.call.key,
     node,
     startedAt: iso(s.call.startedAt),
     answeredAt: isoOrNull(firstAnswer(s.channels)),
     state: callState(s.channels),
-    channels: s.channels.map((c) => channelView(node, c)),
+    channels,
+    quality: callQualitySummary(channels.map((c) => c.quality)),
   };
 }
 
-export function endedCallView(node: string, e: EndedCall): EndedCallView {
+export function endedCallView(
+  node: string,
+  e: EndedCall,
+  quality: QualityLookup = NO_QUALITY,
+): EndedCallView {
   return {
-    ...callView(node, e),
+    ...callView(node, e, quality),
     endedAt: iso(e.endedAt),
     classification: e.classification,
     cause: e.cause,

@@ -44,6 +44,12 @@ export interface SipUdpClientOptions extends SipAgentOptions {
 export interface CallOptions {
   /** Send 20 ms PCMU RTP packets to the answer's media address until the call ends. */
   readonly sendRtp: boolean;
+  /**
+   * With `sendRtp`, also send an RTCP sender report every second (to the answer's port + 1, no
+   * rtcp-mux) that carries no reception report block: the phone says it sends but has received nothing
+   * from Asterisk, what a phone whose incoming RTP is dropped (NAT, firewall) reports.
+   */
+  readonly sendDeafRtcp?: boolean;
   /** Hang up (BYE) automatically this long after the answer. */
   readonly durationMs?: number;
   /** Caller identity; default: the user/password of the last register(). */
@@ -117,6 +123,9 @@ export class SipCall {
 
   private resolveEnded!: (end: SipCallEnd) => void;
   private rtpTimer: NodeJS.Timeout | undefined;
+  private rtcpTimer: NodeJS.Timeout | undefined;
+  /** RTCP sender reports sent (see `CallOptions.sendDeafRtcp`). */
+  rtcpSent = 0;
   private hangupTimer: NodeJS.Timeout | undefined;
   private hangingUp: Promise<void> | undefined;
   private readonly ssrc = randomInt(1, 0xffffffff);
@@ -187,6 +196,34 @@ export class SipCall {
   stopRtp(): void {
     if (this.rtpTimer !== undefined) clearInterval(this.rtpTimer);
     this.rtpTimer = undefined;
+    if (this.rtcpTimer !== undefined) clearInterval(this.rtcpTimer);
+    this.rtcpTimer = undefined;
+  }
+
+  /**
+   * Sends an RTCP SR every second to the answer's port + 1: our SSRC (Asterisk only takes RTCP from
+   * the SSRC whose RTP it receives), our packet count, and no report block (we "received nothing").
+   */
+  startDeafRtcp(): void {
+    const remote = this.remoteRtp;
+    if (this.rtcpTimer !== undefined || remote === undefined || this.state !== 'answered') return;
+    const send = (): void => {
+      const packet = Buffer.alloc(28);
+      packet[0] = 0x80; // V=2, no padding, RC=0
+      packet[1] = 200; // SR
+      packet.writeUInt16BE(6, 2); // length in 32-bit words minus one
+      packet.writeUInt32BE(this.ssrc >>> 0, 4);
+      const now = Date.now();
+      packet.writeUInt32BE((Math.floor(now / 1000) + 2_208_988_800) >>> 0, 8); // NTP seconds
+      packet.writeUInt32BE(Math.floor(((now % 1000) / 1000) * 0x1_0000_0000) >>> 0, 12);
+      packet.writeUInt32BE(this.timestamp >>> 0, 16);
+      packet.writeUInt32BE(this.rtpSent >>> 0, 20);
+      packet.writeUInt32BE((this.rtpSent * 160) >>> 0, 24);
+      this.media.send(packet, remote.port + 1, remote.address, (err) => {
+        if (!err) this.rtcpSent++;
+      });
+    };
+    this.rtcpTimer = setInterval(send, 1000);
   }
 
   /** @internal */
@@ -416,6 +453,7 @@ export class SipUdpClient extends SipAgent {
     call.state = 'answered';
     call.answeredAt = Date.now();
     if (options.sendRtp) call.startRtp();
+    if (options.sendRtp && options.sendDeafRtcp) call.startDeafRtcp();
     if (options.durationMs !== undefined) call.scheduleHangup(options.durationMs);
     return call;
   }
