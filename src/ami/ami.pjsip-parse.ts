@@ -4,6 +4,7 @@ import type {
   ModuleRow,
   PjsipObject,
   PjsipValue,
+  RegistrationCliRow,
   TransportRow,
 } from '../common/pbx.records';
 
@@ -256,3 +257,27 @@ export function parseDialplanContexts(lines: readonly string[]): string[] {
   }
   return out;
 }
+
+/**
+ * Rows of `pjsip show registrations`: ` <name>/<server uri>  <auth|n/a>  <Status>  (exp. 28s)`. The
+ * `(exp. …)` column (Asterisk 22) is the only place Asterisk tells when it will try again: the AMI list's
+ * `NextReg` stays 0 (pjsip's own refresh timer is unused), and a rejection it will not retry reads
+ * `(exp. 17s ago)`.
+ */
+export function parseRegistrationRows(lines: readonly string[]): RegistrationCliRow[] {
+  const rows: RegistrationCliRow[] = [];
+  for (const line of lines) {
+    const m = REGISTRATION_ROW.exec(line);
+    if (!m) continue;
+    const secs = m[3] === undefined ? null : Number(m[3]);
+    rows.push({
+      name: m[1],
+      status: m[2] as RegistrationCliRow['status'],
+      nextAttemptSec: secs === null ? null : m[4] ? -secs : secs,
+    });
+  }
+  return rows;
+}
+
+const REGISTRATION_ROW =
+  /^\s*([^\s/<]+)\/\S*\s+\S+\s+(Registered|Unregistered|Rejected|Stopped)\b(?:\s+\(exp\. (\d+)s( ago)?\))?/;

@@ -31,7 +31,12 @@ import type { AorView, ContactView, EndpointView } from '../state/registrations/
 const valuesOf = <T extends string>(all: Record<T, true>): T[] => Object.keys(all) as T[];
 
 const LINK_STATUSES = valuesOf<LinkStatus>({ connecting: true, up: true, down: true });
-const ALERT_TYPES = valuesOf<AlertType>({ auth_loop: true, aor_not_found: true, diagnostic: true });
+const ALERT_TYPES = valuesOf<AlertType>({
+  auth_loop: true,
+  aor_not_found: true,
+  diagnostic: true,
+  outbound_registration: true,
+});
 const TRANSPORT_KINDS = valuesOf<TransportKind>({
   udp: true,
   tcp: true,
