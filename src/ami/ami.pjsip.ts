@@ -48,7 +48,6 @@ const LIST_ACTIONS: Readonly<Record<PjsipListKind, string>> = {
   auths: 'PJSIPShowAuths',
   contacts: 'PJSIPShowContacts',
   registrationsInbound: 'PJSIPShowRegistrationsInbound',
-  registrationsOutbound: 'PJSIPShowRegistrationsOutbound',
 };
 
 /** GetConfig `Filter` of the sections with `type=transport`: POSIX regexes, unanchored unless told. */

@@ -9,7 +9,7 @@ import { ApiErrors, ViewerAuth } from './openapi.decorators';
 import { AlertsResponseDto } from './openapi.schemas';
 import { ViewerGuard } from './viewer.guard';
 
-const ALERT_TYPES: readonly AlertType[] = ['auth_loop', 'aor_not_found', 'diagnostic'];
+const ALERT_TYPES: readonly AlertType[] = ['auth_loop', 'aor_not_found', 'diagnostic', 'outbound_registration'];
 
 export interface AlertsResponse {
   alerts: Alert[];

@@ -101,8 +101,7 @@ export interface PjsipEndpointObjects {
 }
 
 /** The PJSIP lists `pjsip show …` can read. */
-export type PjsipListKind =
-  'endpoints' | 'aors' | 'auths' | 'contacts' | 'registrationsInbound' | 'registrationsOutbound';
+export type PjsipListKind = 'endpoints' | 'aors' | 'auths' | 'contacts' | 'registrationsInbound';
 
 export type ModuleState = 'running' | 'not_running' | 'not_loaded';
 

@@ -6,11 +6,12 @@ import { AuthLoopService } from './auth-loop.service';
 import { DETECTION_PROVIDERS, DETECTION_READER } from './detection.providers';
 import { EndpointDetailService } from './endpoint-detail.service';
 import { FailureClassificationService } from './failure-classification.service';
+import { OutboundRegistrationService } from './outbound-registration.service';
 import { SecurityEventsService } from './security-events.service';
 
 /**
  * Detectors (failure classification, 401 loops, AOR not found, security-event log, unknown-account
- * offenders) and the alerts they raise. Read the state; write nothing but derived events and alerts.
+ * offenders, failing trunk registrations) and the alerts they raise. Read the state; write nothing but derived events and alerts.
  */
 @Module({
   imports: [StateModule],
@@ -22,6 +23,7 @@ import { SecurityEventsService } from './security-events.service';
     AorNotFoundService,
     SecurityEventsService,
     EndpointDetailService,
+    OutboundRegistrationService,
   ],
   exports: [
     DETECTION_READER,
@@ -30,6 +32,7 @@ import { SecurityEventsService } from './security-events.service';
     AorNotFoundService,
     SecurityEventsService,
     EndpointDetailService,
+    OutboundRegistrationService,
   ],
 })
 export class DetectorsModule {}

@@ -221,6 +221,7 @@ const ALERT_LABEL: Readonly<Record<string, string>> = {
   auth_loop: '401 loop',
   aor_not_found: 'AOR not found',
   diagnostic: 'diagnostic',
+  outbound_registration: 'trunk registration',
 };
 
 export function alertRows(data: BoardData, now: number): VNode[] {

@@ -80,10 +80,6 @@ export class PjsipShowService {
     return this.ami.pjsip(node).showList('registrationsInbound');
   }
 
-  registrationsOutbound(node: string): Promise<PjsipObject[]> {
-    return this.ami.pjsip(node).showList('registrationsOutbound');
-  }
-
   transports(node: string): Promise<TransportRow[]> {
     return this.ami.pjsip(node).transports();
   }
