@@ -346,6 +346,9 @@ export class OutboundRegistrationViewDto implements OutboundRegistrationView {
   @ApiProperty({ ...ISO_TIME, nullable: true, description: 'Last AMI `Registry` event for it' })
   lastReportAt!: string | null;
 
+  @ApiProperty({ ...ISO_TIME, nullable: true, description: 'Last `Registry` event that said Rejected' })
+  lastRejectedAt!: string | null;
+
   @ApiProperty({ ...ISO_TIME, nullable: true, description: "Asterisk's next REGISTER (refresh or retry)" })
   nextAttemptAt!: string | null;
 

@@ -21,10 +21,24 @@ export interface OutboundChange {
   rejections: Array<{ reason: OutboundRejectionReason; count: number }>;
 }
 
-/** Asterisk's status and the CLI's next-attempt seconds as pbxpulse's state. */
+/**
+ * A REGISTER awaiting its answer shows a next-attempt time in the past for at most pjsip's timer B
+ * (32 s by default; UDP retransmissions stop then) plus this margin.
+ */
+export const IN_FLIGHT_MAX_SEC = 40;
+
+/**
+ * pbxpulse's state from Asterisk's status and, for `Rejected`, the CLI's next-attempt time. After a
+ * rejection Asterisk either schedules a retry (`(exp. 4s)`: a time after the rejection) or nothing (the
+ * time stays that of the rejected attempt and goes by: `(exp. 7s ago)`); a retry in flight also shows a
+ * past time, but one later than the rejection before it. Without a rejection time to compare with (a
+ * resync), a past time older than a REGISTER can stay in flight means Asterisk gave up.
+ */
 export function stateOf(
   status: AsteriskRegistrationStatus | null,
-  nextAttemptSec: number | null | undefined,
+  nextAttemptAt: number | null,
+  lastRejectedAt: number | null,
+  now: number,
   previous: OutboundRegistrationState | undefined,
 ): OutboundRegistrationState {
   switch (status) {
@@ -33,11 +47,11 @@ export function stateOf(
     case 'Stopped':
       return 'stopped';
     case 'Rejected':
-      if (nextAttemptSec === null || nextAttemptSec === undefined) {
-        // Not known yet (an event before the read that tells): keep what a read said, else assume a retry.
-        return previous === 'rejected' ? 'rejected' : 'failed';
-      }
-      return nextAttemptSec < 0 ? 'rejected' : 'failed';
+      if (nextAttemptAt === null) return previous === 'rejected' ? 'rejected' : 'failed';
+      if (nextAttemptAt >= now) return 'failed';
+      // The CLI counts whole seconds: a retry scheduled after the rejection is at least 1 s later.
+      if (lastRejectedAt !== null) return nextAttemptAt > lastRejectedAt + 1000 ? 'failed' : 'rejected';
+      return now - nextAttemptAt > IN_FLIGHT_MAX_SEC * 1000 ? 'rejected' : 'failed';
     case 'Unregistered':
     case null:
       return 'unregistered';
@@ -56,7 +70,8 @@ function reasonOf(
   if (state !== 'rejected') return null;
   // Gave up: at once (a fatal answer), or after retries of temporary failures.
   if (previous?.state === 'rejected' && previous.reason) return previous.reason;
-  return previous?.state === 'failed' && previous.consecutiveFailures > 1
+  // Asterisk gives up on temporary failures once its retries reach max_retries.
+  return previous !== undefined && previous.consecutiveFailures > previous.maxRetries
     ? 'retries_exhausted'
     : 'fatal_response';
 }
@@ -67,6 +82,7 @@ const isFailure = (s: OutboundRegistrationState): boolean => s === 'failed' || s
  * A fresh read (the AMI list and, when the AMI user may run it, `pjsip show registrations`) against the
  * current state. `pending` holds the `Rejected` reports received since the last read, per registration:
  * they become the rejection counts of the change (at least one when a registration newly failed).
+ * `unsettled` registrations were rejected too recently to tell a retry from none: not counted yet.
  */
 export function applyRead(
   current: OutboundRegistrations,
@@ -74,6 +90,8 @@ export function applyRead(
   rows: readonly RegistrationCliRow[],
   pending: ReadonlyMap<string, number>,
   now: number,
+  unsettled: ReadonlySet<string> = new Set(),
+  rejectedByUris: ReadonlyMap<string, number> = new Map(),
 ): { state: Map<string, OutboundRegistrationView>; changes: OutboundChange[] } {
   const rowByName = new Map(rows.map((r) => [r.name, r]));
   const next = new Map<string, OutboundRegistrationView>();
@@ -84,10 +102,16 @@ export function applyRead(
     const row = rowByName.get(rec.name);
     // The CLI is read after the list: when they disagree, the later word (the CLI's) wins.
     const status = row?.status ?? rec.status;
-    const state = stateOf(status, row ? row.nextAttemptSec : undefined, prev?.state);
+    const nextAt = row?.nextAttemptSec === null || !row ? null : now + row.nextAttemptSec * 1000;
+    const rejectedAt = prev?.lastRejectedAt
+      ? Date.parse(prev.lastRejectedAt)
+      : (rejectedByUris.get(urisKey(rec)) ?? null);
+    const state = stateOf(status, nextAt, rejectedAt, now, prev?.state);
     const changed = prev === undefined || prev.state !== state;
     const reported = pending.get(rec.name) ?? 0;
-    const newFailures = isFailure(state) ? Math.max(reported, changed ? 1 : 0) : 0;
+    // A rejection read back too early (`unsettled`) is counted by the read that classifies it.
+    const newFailures =
+      isFailure(state) && !unsettled.has(rec.name) ? Math.max(reported, changed ? 1 : 0) : 0;
     // Counted per `Registry` event (applyReport); a read only makes sure a failure counts at least once.
     const consecutiveFailures = isFailure(state)
       ? Math.max(1, prev && isFailure(prev.state) ? prev.consecutiveFailures : 0)
@@ -103,9 +127,10 @@ export function applyRead(
       asteriskStatus: status,
       since: changed ? iso : prev.since,
       lastReportAt: prev?.lastReportAt ?? null,
+      lastRejectedAt: rejectedAt === null ? null : new Date(rejectedAt).toISOString(),
       nextAttemptAt:
-        row?.nextAttemptSec !== null && row?.nextAttemptSec !== undefined && row.nextAttemptSec >= 0
-          ? new Date(now + row.nextAttemptSec * 1000).toISOString()
+        nextAt !== null && nextAt >= now
+          ? new Date(nextAt).toISOString()
           : row
             ? null
             : (prev?.nextAttemptAt ?? null),
@@ -136,6 +161,11 @@ function configChanged(prev: OutboundRegistrationView | undefined, view: Outboun
   );
 }
 
+/** What a `Registry` event names a registration by. */
+export function urisKey(r: { clientUri: string; serverUri: string }): string {
+  return `${r.clientUri}\u0000${r.serverUri}`;
+}
+
 /** The registrations a `Registry` event can be about (Asterisk names them by URIs only). */
 export function registrationsOfReport(
   current: OutboundRegistrations,
@@ -157,7 +187,7 @@ export function applyReport(
   view: OutboundRegistrationView,
   e: OutboundRegistrationReported,
 ): { view: OutboundRegistrationView; change: OutboundChange | null } {
-  const state = stateOf(e.status, undefined, view.state);
+  const state = stateOf(e.status, null, null, e.ts, view.state);
   const iso = new Date(e.ts).toISOString();
   const failure = isFailure(state);
   const next: OutboundRegistrationView = {
@@ -167,6 +197,7 @@ export function applyReport(
     asteriskStatus: e.status,
     since: state === view.state ? view.since : iso,
     lastReportAt: iso,
+    lastRejectedAt: e.status === 'Rejected' ? iso : view.lastRejectedAt,
     nextAttemptAt:
       state === 'registered' && view.expirationSec > 0
         ? // Asterisk refreshes 10 s before the expiry it asked for (REREGISTER_BUFFER_TIME).

@@ -15,6 +15,7 @@ import {
   applyRead,
   applyReport,
   registrationsOfReport,
+  urisKey,
 } from './outbound-registration.state';
 import type { OutboundRegistrationReader, OutboundRegistrationView } from './outbound-registration.views';
 
@@ -29,13 +30,17 @@ export interface OutboundRegistrationAmiLinks {
   pjsip(node: string): OutboundRegistrationAmiLink;
 }
 
-/**
- * A change reported by a `Registry` event (or a reload) is read back after this: it coalesces the burst
- * of a reload (every registration re-registers) and lets Asterisk schedule its retry, which the CLI shows.
- */
+/** A reload (every registration re-registers) is read back after this: it coalesces the burst. */
 const READ_DELAY_MS = 250;
+/**
+ * A `Registry` event is read back after this: the CLI shows the next attempt in whole seconds, so a
+ * retry scheduled after a rejection is only told from none after more than a second.
+ */
+const REPORT_READ_DELAY_MS = 1500;
 /** A failed read is tried again after this, doubled per further failure up to the poll interval. */
 const READ_RETRY_MS = 5000;
+/** Rejections of unknown URIs kept per node (Asterisk's own registrations: a handful in practice). */
+const MAX_UNKNOWN_URIS = 1000;
 
 const EVENT_TYPES = ['outbound_registration.reported', 'module.reloaded', 'node.connection_changed'] as const;
 type StoreEvent = PbxEventOf<(typeof EVENT_TYPES)[number]>;
@@ -45,6 +50,11 @@ interface NodeSlot {
   state: OutboundRegistrations;
   /** `Rejected` reports since the last read, per registration (the read classifies and counts them). */
   readonly pending: Map<string, number>;
+  /**
+   * When a `Rejected` report named URIs of no known registration (one a restart or reload added before
+   * the read): by `urisKey`, for the read that finds it. Pruned after a minute.
+   */
+  readonly rejectedByUris: Map<string, number>;
   /** A read is running; `again`: something changed meanwhile, read once more after it. */
   reading: boolean;
   again: boolean;
@@ -82,6 +92,7 @@ export class OutboundRegistrationStore implements OutboundRegistrationReader, On
         name: node.name,
         state: new Map(),
         pending: new Map(),
+        rejectedByUris: new Map(),
         reading: false,
         again: false,
         failures: 0,
@@ -130,9 +141,28 @@ export class OutboundRegistrationStore implements OutboundRegistrationReader, On
       // Nothing configured (the common case) needs no CLI read.
       const rows = records.length > 0 ? await this.cliRows(slot, conn) : [];
       if (this.destroyed) return slot.state.size;
-      const pending = new Map(slot.pending);
-      slot.pending.clear();
-      const { state, changes } = applyRead(slot.state, records, rows, pending, Date.now());
+      const now = Date.now();
+      const pending = new Map<string, number>();
+      const unsettled = new Set<string>();
+      for (const [name, v] of slot.state) {
+        if (!isUnsettled(v, now)) continue;
+        unsettled.add(name);
+      }
+      for (const [name, n] of slot.pending) {
+        if (unsettled.has(name)) continue;
+        pending.set(name, n);
+        slot.pending.delete(name);
+      }
+      for (const [key, at] of slot.rejectedByUris) if (now - at > 60_000) slot.rejectedByUris.delete(key);
+      const { state, changes } = applyRead(
+        slot.state,
+        records,
+        rows,
+        pending,
+        now,
+        unsettled,
+        slot.rejectedByUris,
+      );
       slot.state = state;
       slot.failures = 0;
       this.publish(slot, changes);
@@ -142,9 +172,10 @@ export class OutboundRegistrationStore implements OutboundRegistrationReader, On
       throw err;
     } finally {
       slot.reading = false;
-      if (slot.again) {
+      const settle = settleDelay(slot.state, Date.now());
+      if (slot.again || settle !== null) {
         slot.again = false;
-        this.arm(slot, READ_DELAY_MS);
+        this.arm(slot, settle ?? REPORT_READ_DELAY_MS);
       } else {
         this.arm(
           slot,
@@ -200,10 +231,13 @@ export class OutboundRegistrationStore implements OutboundRegistrationReader, On
     if (e.status === 'Rejected') {
       for (const m of matches) slot.pending.set(m.name, (slot.pending.get(m.name) ?? 0) + 1);
     }
+    if (matches.length === 0 && e.status === 'Rejected') {
+      if (slot.rejectedByUris.size < MAX_UNKNOWN_URIS) slot.rejectedByUris.set(urisKey(e), e.ts);
+    }
     if (matches.length !== 1) {
       // Unknown URIs (a registration added by a reload not yet read) or several sections with the same
       // URIs: only a read can tell which registration this was.
-      this.readSoon(slot);
+      this.readSoon(slot, REPORT_READ_DELAY_MS);
       return;
     }
     const { view, change } = applyReport(matches[0], e);
@@ -212,16 +246,16 @@ export class OutboundRegistrationStore implements OutboundRegistrationReader, On
     slot.state = next;
     if (change) this.publish(slot, [change]);
     // A successful refresh (every `expiration` - 10 s) changes nothing worth a read.
-    if (change || e.status !== 'Registered') this.readSoon(slot);
+    if (change || e.status !== 'Registered') this.readSoon(slot, REPORT_READ_DELAY_MS);
   }
 
-  private readSoon(slot: NodeSlot): void {
+  private readSoon(slot: NodeSlot, delayMs = READ_DELAY_MS): void {
     if (this.destroyed || !this.ami.pjsip(slot.name).isUp) return;
     if (slot.reading) {
       slot.again = true;
       return;
     }
-    this.arm(slot, READ_DELAY_MS, true);
+    this.arm(slot, delayMs, true);
   }
 
   /** (Re)arms the node's read timer; `sooner` only moves an armed timer earlier. */
@@ -259,6 +293,28 @@ export class OutboundRegistrationStore implements OutboundRegistrationReader, On
       });
     }
   }
+}
+
+/**
+ * A rejection read back too early to tell a retry from none (see REPORT_READ_DELAY_MS) needs one more
+ * read: the delay until the latest such one can tell, or `null`.
+ */
+function settleDelay(state: OutboundRegistrations, now: number): number | null {
+  let delay: number | null = null;
+  for (const v of state.values()) {
+    if (!isUnsettled(v, now) || v.lastRejectedAt === null) continue;
+    const wait = Date.parse(v.lastRejectedAt) + REPORT_READ_DELAY_MS - now;
+    delay = Math.max(delay ?? 0, wait + 50);
+  }
+  return delay;
+}
+
+function isUnsettled(v: OutboundRegistrationView, now: number): boolean {
+  return (
+    v.asteriskStatus === 'Rejected' &&
+    v.lastRejectedAt !== null &&
+    Date.parse(v.lastRejectedAt) + REPORT_READ_DELAY_MS > now
+  );
 }
 
 function copy(v: OutboundRegistrationView): OutboundRegistrationView {

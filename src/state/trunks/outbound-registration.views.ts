@@ -38,6 +38,8 @@ export interface OutboundRegistrationView {
   since: string;
   /** ISO time of the last `Registry` event for it (every final REGISTER answer, refreshes included). */
   lastReportAt: string | null;
+  /** ISO time of the last `Registry` event that said `Rejected`. */
+  lastRejectedAt: string | null;
   /** ISO time of Asterisk's next REGISTER (a refresh or a retry); `null` when none is scheduled or unknown. */
   nextAttemptAt: string | null;
   /** Why it is `failed` or `rejected`; `null` otherwise. */
