@@ -135,7 +135,9 @@ describe('openApiDocument (whole app)', () => {
     });
     expect(resolve(resolve(call?.properties?.channels)?.items)?.properties).toHaveProperty('uniqueid');
     const alert = items('/api/v1/alerts', 'alerts');
-    expect(alert?.properties?.type).toMatchObject({ enum: ['auth_loop', 'aor_not_found', 'diagnostic'] });
+    expect(alert?.properties?.type).toMatchObject({
+      enum: ['auth_loop', 'aor_not_found', 'diagnostic', 'outbound_registration'],
+    });
   });
 
   it('400, 404 and 503 responses share the {statusCode, code, message} error schema', () => {
