@@ -206,10 +206,19 @@ export function parseTransports(lines: readonly string[]): TransportRow[] {
 
 // ------------------------------------------------------------------ GetConfig pjsip.conf
 
+/** The transport options read from pjsip.conf; every other line (passwords included) is ignored. */
+const TRANSPORT_OPTIONS: ReadonlySet<string> = new Set([
+  'type',
+  'protocol',
+  'bind',
+  'external_signaling_address',
+  'external_media_address',
+]);
+
 /**
  * Transport sections of a `GetConfig Filename: pjsip.conf` answer (`Category-000002: transport-ws`,
- * `Line-000002-000001: protocol=ws`). Only `type`, `protocol` and `bind` are read: every other line
- * (passwords included) is ignored here and never stored.
+ * `Line-000002-000001: protocol=ws`). Only TRANSPORT_OPTIONS are read: every other line (passwords
+ * included) is ignored here and never stored.
  */
 export function parseConfiguredTransports(fields: Record<string, string>): ConfiguredTransport[] {
   const cats = new Map<string, { name: string; opts: Map<string, string> }>();
@@ -233,7 +242,7 @@ export function parseConfiguredTransports(fields: Record<string, string>): Confi
     const eq = v.indexOf('=');
     if (eq < 0) continue;
     const opt = v.slice(0, eq).trim().toLowerCase();
-    if (opt !== 'type' && opt !== 'protocol' && opt !== 'bind') continue;
+    if (!TRANSPORT_OPTIONS.has(opt)) continue;
     const entry = cats.get(l[1]) ?? { name: '', opts: new Map<string, string>() };
     entry.opts.set(opt, v.slice(eq + 1).trim());
     cats.set(l[1], entry);
@@ -241,7 +250,14 @@ export function parseConfiguredTransports(fields: Record<string, string>): Confi
   const out: ConfiguredTransport[] = [];
   for (const [id, { name, opts }] of cats) {
     if (opts.get('type') !== 'transport' || templates.has(id)) continue;
-    out.push({ name, protocol: (opts.get('protocol') ?? 'udp').toLowerCase(), bind: opts.get('bind') ?? '' });
+    const t: ConfiguredTransport = {
+      name,
+      protocol: (opts.get('protocol') ?? 'udp').toLowerCase(),
+      bind: opts.get('bind') ?? '',
+    };
+    const external = opts.get('external_signaling_address') || opts.get('external_media_address');
+    if (external) t.externalAddress = external;
+    out.push(t);
   }
   return out;
 }

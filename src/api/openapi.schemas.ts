@@ -632,7 +632,7 @@ export class RecentCallsResponseDto {
 // ---------------------------------------------------------------- diagnostics
 
 export class FindingObjectDto {
-  @ApiProperty({ enum: ['endpoint', 'aor', 'auth', 'transport', 'module', 'http'] })
+  @ApiProperty({ enum: ['endpoint', 'aor', 'auth', 'transport', 'module', 'http', 'registration'] })
   type!: Finding['object']['type'];
 
   @ApiProperty()

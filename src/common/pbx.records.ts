@@ -139,6 +139,11 @@ export interface ConfiguredTransport {
   name: string;
   protocol: string;
   bind: string;
+  /**
+   * `external_signaling_address` (or else `external_media_address`) when set: Asterisk is told it sits
+   * behind NAT and this transport faces the public side. Absent otherwise.
+   */
+  externalAddress?: string;
 }
 
 // ------------------------------------------------------------------ outbound registrations (trunks)

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AmiService } from '../../ami/ami.service';
 import type {
   ConfiguredTransport,
+  OutboundRegistrationRecord,
   HttpStatus,
   ModuleRow,
   ModuleState,
@@ -78,6 +79,11 @@ export class PjsipShowService {
 
   registrationsInbound(node: string): Promise<PjsipObject[]> {
     return this.ami.pjsip(node).showList('registrationsInbound');
+  }
+
+  /** Outbound registrations (trunks) with their status, for the diagnosis. */
+  outboundRegistrations(node: string): Promise<OutboundRegistrationRecord[]> {
+    return this.ami.pjsip(node).outboundRegistrations();
   }
 
   transports(node: string): Promise<TransportRow[]> {
