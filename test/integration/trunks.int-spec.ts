@@ -75,6 +75,23 @@ function pjsip(relayPort: number, password: string): string {
   ].join('\n');
 }
 
+/** An endpoint (no auth: it never registers here) on the public transport, plus `extra` options. */
+function natPhone(name: string, extra: string[]): string[] {
+  return [
+    `[${name}]`,
+    'type = endpoint',
+    'transport = transport-public',
+    'context = internal',
+    'disallow = all',
+    'allow = ulaw',
+    'direct_media = no',
+    'rtp_timeout = 30',
+    // Asterisk defaults force_rport to yes: say no, as a configuration copied from an old one may.
+    ...(extra.length > 0 ? extra : ['force_rport = no', 'rtp_symmetric = no', 'rewrite_contact = no']),
+    '',
+  ];
+}
+
 interface CliRow {
   name: string;
   serverUri: string;
@@ -282,6 +299,18 @@ describe('outbound registrations (trunks) of the lab Asterisk', () => {
       `retry_interval = ${RETRY_SEC}`,
       'max_random_initial_delay = 0',
       '',
+      // Seed 004: Asterisk behind NAT (external address on its public transport); a phone on that
+      // transport without the NAT options, and one with them.
+      '[transport-public]',
+      'type = transport',
+      'protocol = udp',
+      `bind = 127.0.0.1:${LAB.sipPort + 10}`,
+      'external_media_address = 203.0.113.10',
+      'external_signaling_address = 203.0.113.10',
+      'local_net = 127.0.0.0/8',
+      '',
+      ...natPhone('nat-bare', []),
+      ...natPhone('nat-ok', ['rtp_symmetric = yes', 'force_rport = yes', 'rewrite_contact = yes']),
     ].join('\n');
     await labStart({ 'pjsip.conf': conf });
     const settled = await expectEventually(async () => {
@@ -310,6 +339,28 @@ describe('outbound registrations (trunks) of the lab Asterisk', () => {
     }, 20_000);
     expect(alerts.find((a) => a.details.registration === 'noauth').remedy).toContain(
       'outbound_auth=nosuch-auth',
+    );
+
+    // The configuration diagnoses that go with it, computed after the restart's resync.
+    const findings = await expectEventually(async () => {
+      const { status, body } = await daemon.get('/api/v1/nodes/lab/diagnostics');
+      expect(status).toBe(200);
+      const got = (body.findings as Array<{ code: string; object: { type: string; name: string } }>)
+        .filter((f) =>
+          ['OUTBOUND_AUTH_MISSING', 'SERVER_URI_UNRESOLVED', 'NAT_OPTIONS_MISSING'].includes(f.code),
+        )
+        .map((f) => `${f.code}/${f.object.type}/${f.object.name}`)
+        .sort();
+      expect(got).toEqual([
+        'NAT_OPTIONS_MISSING/endpoint/nat-bare',
+        'OUTBOUND_AUTH_MISSING/registration/noauth',
+        'SERVER_URI_UNRESOLVED/registration/nodns',
+      ]);
+      return body.findings as Array<{ code: string; remedy: string }>;
+    }, 30_000);
+    expect(findings.find((f) => f.code === 'OUTBOUND_AUTH_MISSING')!.remedy).toContain('[nosuch-auth]');
+    expect(findings.find((f) => f.code === 'NAT_OPTIONS_MISSING')!.remedy).toContain(
+      'rtp_symmetric=yes, force_rport=yes, rewrite_contact=yes',
     );
   });
 });
