@@ -106,7 +106,9 @@ function alertOf(node: string, r: OutboundRegistrationView, since: number, now: 
     const what = r.state === 'failed' ? 'has failed' : 'has not registered';
     message =
       `Trunk registration ${target} ${what} for ${formatDuration(now - since)}` +
-      (r.consecutiveFailures > 0 ? ` (${r.consecutiveFailures} attempts in a row)` : '') +
+      (r.consecutiveFailures > 0
+        ? ` (${r.consecutiveFailures} failed attempt${r.consecutiveFailures === 1 ? '' : 's'} in a row)`
+        : '') +
       (r.nextAttemptAt ? `; Asterisk retries at ${r.nextAttemptAt}.` : '.');
     remedy =
       `The registrar does not answer or answers 408/5xx: check that server_uri resolves (DNS) and is ` +
