@@ -170,6 +170,19 @@ describe('OutboundRegistrationMetrics', () => {
       /pbxpulse_outbound_registration_state_age_seconds\{node="pbx1",registration="itsp"\} \d/,
     );
     expect(text).not.toContain('sip.example.com');
+    // Removed from the configuration: its series go.
+    regs.pop();
+    bus.publish({
+      type: 'outbound_registration.changed',
+      node: 'pbx1',
+      ts: T0,
+      source: 'daemon',
+      name: 'backup',
+      registration: null,
+      previous: 'rejected',
+      rejections: [],
+    });
+    expect(await registry.metrics()).not.toContain('registration="backup"');
     metrics.onModuleDestroy();
   });
 });

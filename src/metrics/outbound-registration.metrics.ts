@@ -49,7 +49,11 @@ export class OutboundRegistrationMetrics implements OnModuleDestroy {
       return e;
     };
     this.unsubscribe = bus.on('outbound_registration.changed', (e) => {
-      if (e.registration === null) return;
+      // A registration no longer configured leaves the exposition (its counts with it).
+      if (e.registration === null) {
+        rejections.delete(`${e.node}\u0000${e.name}`);
+        return;
+      }
       const counts = entry(e.node, e.name).counts;
       for (const r of e.rejections) counts.set(r.reason, (counts.get(r.reason) ?? 0) + r.count);
     });
