@@ -6,7 +6,14 @@ import type {
   SecurityEvent,
   SipAddress,
 } from '../events/pbx-events';
-import { channelState, contactStatus, stripTech, transportKind, usec } from '../common/asterisk.vocabulary';
+import {
+  channelState,
+  contactStatus,
+  registrationStatus,
+  stripTech,
+  transportKind,
+  usec,
+} from '../common/asterisk.vocabulary';
 import { cutAtCodePoint, detached } from '../common/text';
 import type { AmiMessage } from './ami.message';
 
@@ -44,6 +51,7 @@ export const AMI_USED_EVENTS = [
   // Class reporting (manager.conf `read = …,reporting`): about every 5 s per RTP stream and way.
   'RTCPSent',
   'RTCPReceived',
+  'Registry',
 ] as const;
 
 /**
@@ -112,6 +120,21 @@ export function normaliseAmiEvent(node: string, msg: AmiMessage, ts: number): Pb
     case 'DeviceStateChange':
       if (!f.Device?.startsWith('PJSIP/') || !f.State) return undefined;
       return { type: 'device.state_changed', node, ts, source: 'ami', device: f.Device, state: f.State };
+    case 'Registry': {
+      // Outbound registrations only (chan_pjsip; chan_sip is gone since 21). Asterisk names the
+      // registration by its URIs, not by its section: the store maps them back. `Cause` is never set.
+      const status = registrationStatus(f.Status);
+      if (f.ChannelType !== 'PJSIP' || !status || !f.Username || !f.Domain) return undefined;
+      return {
+        type: 'outbound_registration.reported',
+        node,
+        ts,
+        source: 'ami',
+        clientUri: detached(f.Username),
+        serverUri: detached(f.Domain),
+        status,
+      };
+    }
     case 'Newchannel':
       return channelEvent('channel.created', node, f, ts);
     case 'Newstate':

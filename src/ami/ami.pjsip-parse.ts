@@ -4,6 +4,7 @@ import type {
   ModuleRow,
   PjsipObject,
   PjsipValue,
+  RegistrationCliRow,
   TransportRow,
 } from '../common/pbx.records';
 
@@ -205,10 +206,19 @@ export function parseTransports(lines: readonly string[]): TransportRow[] {
 
 // ------------------------------------------------------------------ GetConfig pjsip.conf
 
+/** The transport options read from pjsip.conf; every other line (passwords included) is ignored. */
+const TRANSPORT_OPTIONS: ReadonlySet<string> = new Set([
+  'type',
+  'protocol',
+  'bind',
+  'external_signaling_address',
+  'external_media_address',
+]);
+
 /**
  * Transport sections of a `GetConfig Filename: pjsip.conf` answer (`Category-000002: transport-ws`,
- * `Line-000002-000001: protocol=ws`). Only `type`, `protocol` and `bind` are read: every other line
- * (passwords included) is ignored here and never stored.
+ * `Line-000002-000001: protocol=ws`). Only TRANSPORT_OPTIONS are read: every other line (passwords
+ * included) is ignored here and never stored.
  */
 export function parseConfiguredTransports(fields: Record<string, string>): ConfiguredTransport[] {
   const cats = new Map<string, { name: string; opts: Map<string, string> }>();
@@ -232,7 +242,7 @@ export function parseConfiguredTransports(fields: Record<string, string>): Confi
     const eq = v.indexOf('=');
     if (eq < 0) continue;
     const opt = v.slice(0, eq).trim().toLowerCase();
-    if (opt !== 'type' && opt !== 'protocol' && opt !== 'bind') continue;
+    if (!TRANSPORT_OPTIONS.has(opt)) continue;
     const entry = cats.get(l[1]) ?? { name: '', opts: new Map<string, string>() };
     entry.opts.set(opt, v.slice(eq + 1).trim());
     cats.set(l[1], entry);
@@ -240,7 +250,14 @@ export function parseConfiguredTransports(fields: Record<string, string>): Confi
   const out: ConfiguredTransport[] = [];
   for (const [id, { name, opts }] of cats) {
     if (opts.get('type') !== 'transport' || templates.has(id)) continue;
-    out.push({ name, protocol: (opts.get('protocol') ?? 'udp').toLowerCase(), bind: opts.get('bind') ?? '' });
+    const t: ConfiguredTransport = {
+      name,
+      protocol: (opts.get('protocol') ?? 'udp').toLowerCase(),
+      bind: opts.get('bind') ?? '',
+    };
+    const external = opts.get('external_signaling_address') || opts.get('external_media_address');
+    if (external) t.externalAddress = external;
+    out.push(t);
   }
   return out;
 }
@@ -256,3 +273,27 @@ export function parseDialplanContexts(lines: readonly string[]): string[] {
   }
   return out;
 }
+
+/**
+ * Rows of `pjsip show registrations`: ` <name>/<server uri>  <auth|n/a>  <Status>  (exp. 28s)`. The
+ * `(exp. …)` column (Asterisk 22) is the only place Asterisk tells when it will try again: the AMI list's
+ * `NextReg` stays 0 (pjsip's own refresh timer is unused), and a rejection it will not retry reads
+ * `(exp. 17s ago)`.
+ */
+export function parseRegistrationRows(lines: readonly string[]): RegistrationCliRow[] {
+  const rows: RegistrationCliRow[] = [];
+  for (const line of lines) {
+    const m = REGISTRATION_ROW.exec(line);
+    if (!m) continue;
+    const secs = m[3] === undefined ? null : Number(m[3]);
+    rows.push({
+      name: m[1],
+      status: m[2] as RegistrationCliRow['status'],
+      nextAttemptSec: secs === null ? null : m[4] ? -secs : secs,
+    });
+  }
+  return rows;
+}
+
+const REGISTRATION_ROW =
+  /^\s*([^\s/<]+)\/\S*\s+\S+\s+(Registered|Unregistered|Rejected|Stopped)\b(?:\s+\(exp\. (\d+)s( ago)?\))?/;

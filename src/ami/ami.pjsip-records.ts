@@ -1,4 +1,10 @@
-import { contactStatus, deviceStateName, transportKind, usec } from '../common/asterisk.vocabulary';
+import {
+  contactStatus,
+  deviceStateName,
+  registrationStatus,
+  transportKind,
+  usec,
+} from '../common/asterisk.vocabulary';
 import { detached } from '../common/text';
 import type {
   AorRecord,
@@ -7,6 +13,7 @@ import type {
   EndpointDetailRecord,
   EndpointRecord,
   ListedChannel,
+  OutboundRegistrationRecord,
 } from '../common/pbx.records';
 import type { TransportKind } from '../events/pbx-events';
 import type { AmiMessage } from './ami.message';
@@ -172,4 +179,47 @@ function epochToIso(raw: string | undefined): string | null {
   if (!raw || !/^\d+$/.test(raw)) return null;
   const secs = Number(raw);
   return secs > 0 ? new Date(secs * 1000).toISOString() : null;
+}
+
+/**
+ * `PJSIPShowRegistrationsOutbound` → one record per `OutboundRegistrationDetail`. Asterisk follows each
+ * with an `AuthDetail` per outbound auth that exists (never for a name that matches no auth section),
+ * which is how a dangling `outbound_auth` shows; the auths' passwords are never read.
+ */
+export function outboundRegistrationRecords(msgs: readonly AmiMessage[]): OutboundRegistrationRecord[] {
+  const out: OutboundRegistrationRecord[] = [];
+  let current: { fields: Record<string, string>; found: Set<string> } | undefined;
+  const flush = (): void => {
+    if (!current) return;
+    const f = current.fields;
+    const auths = splitList(f.OutboundAuth);
+    const found = current.found;
+    out.push({
+      name: detached(f.ObjectName),
+      serverUri: detached(f.ServerUri ?? ''),
+      clientUri: detached(f.ClientUri ?? ''),
+      outboundAuths: auths,
+      missingAuths: auths.filter((a) => !found.has(a)),
+      transport: nonEmpty(f.Transport),
+      endpoint: nonEmpty(f.Endpoint),
+      expirationSec: int(f.Expiration),
+      retryIntervalSec: int(f.RetryInterval),
+      forbiddenRetryIntervalSec: int(f.ForbiddenRetryInterval),
+      maxRetries: int(f.MaxRetries),
+      authRejectionPermanent: bool(f.AuthRejectionPermanent),
+      status: registrationStatus(f.Status),
+    });
+    current = undefined;
+  };
+  for (const m of msgs) {
+    const f = m.fields;
+    if (f.Event === 'OutboundRegistrationDetail' && f.ObjectName) {
+      flush();
+      current = { fields: f, found: new Set() };
+    } else if (f.Event === 'AuthDetail' && current && f.ObjectName) {
+      current.found.add(f.ObjectName);
+    }
+  }
+  flush();
+  return out;
 }

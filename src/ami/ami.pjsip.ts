@@ -10,9 +10,11 @@ import type {
   HttpStatus,
   ListedChannel,
   ModuleRow,
+  OutboundRegistrationRecord,
   PjsipEndpointObjects,
   PjsipListKind,
   PjsipObject,
+  RegistrationCliRow,
   TransportRow,
 } from '../common/pbx.records';
 import type { AmiActionFields, AmiConnection, AmiListResult } from './ami.connection';
@@ -24,6 +26,7 @@ import {
   parseDialplanContexts,
   parseHttpStatus,
   parseModuleShowLike,
+  parseRegistrationRows,
   parseTransports,
 } from './ami.pjsip-parse';
 import {
@@ -33,6 +36,7 @@ import {
   endpointDetailRecord,
   endpointRecord,
   listedFromCoreShowChannel,
+  outboundRegistrationRecords,
 } from './ami.pjsip-records';
 
 /** What the query surface needs of a node's AMI link (`AmiConnection` has it; unit tests pass a fake). */
@@ -44,7 +48,6 @@ const LIST_ACTIONS: Readonly<Record<PjsipListKind, string>> = {
   auths: 'PJSIPShowAuths',
   contacts: 'PJSIPShowContacts',
   registrationsInbound: 'PJSIPShowRegistrationsInbound',
-  registrationsOutbound: 'PJSIPShowRegistrationsOutbound',
 };
 
 /** GetConfig `Filter` of the sections with `type=transport`: POSIX regexes, unanchored unless told. */
@@ -97,6 +100,19 @@ export class AmiPjsip {
   /** Context, transport protocol and contacts of one endpoint; all empty for an endpoint that is gone. */
   async endpointDetail(name: string): Promise<EndpointDetailRecord> {
     return endpointDetailRecord(await this.listItems('PJSIPShowEndpoint', { Endpoint: name }));
+  }
+
+  /**
+   * Every `type=registration` section with its status (`PJSIPShowRegistrationsOutbound`, class system
+   * or reporting). Operator-configured objects: a handful per node, so the whole answer is kept.
+   */
+  async outboundRegistrations(): Promise<OutboundRegistrationRecord[]> {
+    return outboundRegistrationRecords(await this.listItems('PJSIPShowRegistrationsOutbound'));
+  }
+
+  /** `pjsip show registrations`: status and the time of the next REGISTER of each registration. */
+  async registrationSchedule(): Promise<RegistrationCliRow[]> {
+    return parseRegistrationRows(await this.command('pjsip show registrations'));
   }
 
   // ------------------------------------------------------------------------ `pjsip show …`

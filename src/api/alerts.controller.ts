@@ -9,7 +9,13 @@ import { ApiErrors, ViewerAuth } from './openapi.decorators';
 import { AlertsResponseDto } from './openapi.schemas';
 import { ViewerGuard } from './viewer.guard';
 
-const ALERT_TYPES: readonly AlertType[] = ['auth_loop', 'aor_not_found', 'diagnostic', 'one_way_audio'];
+const ALERT_TYPES: readonly AlertType[] = [
+  'auth_loop',
+  'aor_not_found',
+  'diagnostic',
+  'one_way_audio',
+  'outbound_registration',
+];
 
 export interface AlertsResponse {
   alerts: Alert[];
@@ -28,7 +34,7 @@ export class AlertsController {
     private readonly alerts: AlertsService,
   ) {}
 
-  /** Optional filters: `?node=` (a configured node), `?type=auth_loop|aor_not_found`. */
+  /** Optional filters: `?node=` (a configured node), `?type=` (one of ALERT_TYPES). */
   @Get()
   @ApiOperation({
     summary: 'Active alerts of every node (401 loops, AOR not found, diagnoses), oldest first',

@@ -6,9 +6,11 @@ import type { UnknownAccountOffender } from '../detectors/unknown-account.tracke
 import type {
   Alert,
   AlertType,
+  AsteriskRegistrationStatus,
   ChannelState,
   ContactStatus,
   LinkStatus,
+  OutboundRejectionReason,
   SipAddress,
   TransportKind,
 } from '../events/pbx-events';
@@ -22,6 +24,11 @@ import type { EndedBy } from '../state/calls/call.reducers';
 import type { CallView, ChannelView, EndedCallView } from '../state/calls/call.views';
 import type { AsteriskView, LinkView, NodeView } from '../state/node-state.store';
 import type { AorView, ContactView, EndpointView } from '../state/registrations/registration.views';
+import {
+  OUTBOUND_REGISTRATION_STATES,
+  type OutboundRegistrationState,
+  type OutboundRegistrationView,
+} from '../state/trunks/outbound-registration.views';
 
 /*
  * OpenAPI shapes of the REST responses. Each class `implements` the view type it documents, so a field
@@ -37,6 +44,7 @@ const ALERT_TYPES = valuesOf<AlertType>({
   aor_not_found: true,
   diagnostic: true,
   one_way_audio: true,
+  outbound_registration: true,
 });
 const TRANSPORT_KINDS = valuesOf<TransportKind>({
   udp: true,
@@ -286,6 +294,83 @@ export class ContactsResponseDto {
 export class AorsResponseDto {
   @ApiProperty({ type: () => [AorViewDto] })
   aors!: AorViewDto[];
+}
+
+// ---------------------------------------------------------------- outbound registrations (trunks)
+
+const ASTERISK_REGISTRATION_STATUSES = valuesOf<AsteriskRegistrationStatus>({
+  Registered: true,
+  Unregistered: true,
+  Rejected: true,
+  Stopped: true,
+});
+const OUTBOUND_REJECTION_REASONS = valuesOf<OutboundRejectionReason>({
+  fatal_response: true,
+  temporary_failure: true,
+  retries_exhausted: true,
+});
+
+export class OutboundRegistrationViewDto implements OutboundRegistrationView {
+  @ApiProperty({ description: 'The `type=registration` section name', example: 'itsp' })
+  name!: string;
+
+  @ApiProperty({ example: 'sip:sip.example.com' })
+  serverUri!: string;
+
+  @ApiProperty({ example: 'sip:1234567890@sip.example.com' })
+  clientUri!: string;
+
+  @ApiProperty({ type: [String], description: '`outbound_auth=` names (never a credential)' })
+  outboundAuths!: string[];
+
+  @ApiProperty({ type: String, nullable: true })
+  transport!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, description: '`endpoint=` for calls coming in over it' })
+  endpoint!: string | null;
+
+  @ApiProperty({
+    enum: OUTBOUND_REGISTRATION_STATES,
+    description:
+      '`failed`: rejected or unanswered, Asterisk retries at `nextAttemptAt`; `rejected`: Asterisk gave up ' +
+      'until a reload',
+  })
+  state!: OutboundRegistrationState;
+
+  @ApiProperty({ enum: ASTERISK_REGISTRATION_STATUSES, nullable: true, description: "Asterisk's own word" })
+  asteriskStatus!: AsteriskRegistrationStatus | null;
+
+  @ApiProperty({ ...ISO_TIME, description: 'When `state` last changed' })
+  since!: string;
+
+  @ApiProperty({ ...ISO_TIME, nullable: true, description: 'Last AMI `Registry` event for it' })
+  lastReportAt!: string | null;
+
+  @ApiProperty({ ...ISO_TIME, nullable: true, description: 'Last `Registry` event that said Rejected' })
+  lastRejectedAt!: string | null;
+
+  @ApiProperty({ ...ISO_TIME, nullable: true, description: "Asterisk's next REGISTER (refresh or retry)" })
+  nextAttemptAt!: string | null;
+
+  @ApiProperty({ enum: OUTBOUND_REJECTION_REASONS, nullable: true })
+  reason!: OutboundRejectionReason | null;
+
+  @ApiProperty({ type: 'integer', description: 'Rejections in a row since the last success' })
+  consecutiveFailures!: number;
+
+  @ApiProperty({ type: 'integer' })
+  expirationSec!: number;
+
+  @ApiProperty({ type: 'integer' })
+  retryIntervalSec!: number;
+
+  @ApiProperty({ type: 'integer' })
+  maxRetries!: number;
+}
+
+export class OutboundRegistrationsResponseDto {
+  @ApiProperty({ type: () => [OutboundRegistrationViewDto] })
+  registrations!: OutboundRegistrationViewDto[];
 }
 
 // ---------------------------------------------------------------- alerts and security events
@@ -635,7 +720,7 @@ export class RecentCallsResponseDto {
 // ---------------------------------------------------------------- diagnostics
 
 export class FindingObjectDto {
-  @ApiProperty({ enum: ['endpoint', 'aor', 'auth', 'transport', 'module', 'http'] })
+  @ApiProperty({ enum: ['endpoint', 'aor', 'auth', 'transport', 'module', 'http', 'registration'] })
   type!: Finding['object']['type'];
 
   @ApiProperty()

@@ -136,7 +136,7 @@ describe('openApiDocument (whole app)', () => {
     expect(resolve(resolve(call?.properties?.channels)?.items)?.properties).toHaveProperty('uniqueid');
     const alert = items('/api/v1/alerts', 'alerts');
     expect(alert?.properties?.type).toMatchObject({
-      enum: ['auth_loop', 'aor_not_found', 'diagnostic', 'one_way_audio'],
+      enum: ['auth_loop', 'aor_not_found', 'diagnostic', 'one_way_audio', 'outbound_registration'],
     });
   });
 

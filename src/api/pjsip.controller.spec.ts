@@ -1,6 +1,7 @@
 import { NodeNotFoundError } from '../common/errors';
 import type { PjsipShowService } from '../health/pjsip/pjsip-show.service';
 import type { NodeStateStore } from '../state/node-state.store';
+import type { OutboundRegistrationStore } from '../state/trunks/outbound-registration.store';
 import { PjsipController } from './pjsip.controller';
 
 describe('PjsipController', () => {
@@ -10,7 +11,12 @@ describe('PjsipController', () => {
     endpoint: jest.fn(() => Promise.resolve({ endpoint: { objectName: '1001' } })),
     http: jest.fn(),
   };
-  const controller = new PjsipController(nodes, pjsip as unknown as PjsipShowService);
+  const outbound = { registrations: jest.fn(() => []) };
+  const controller = new PjsipController(
+    nodes,
+    pjsip as unknown as PjsipShowService,
+    outbound as unknown as OutboundRegistrationStore,
+  );
 
   it('wraps lists in a named key', async () => {
     await expect(controller.auths('pbx1')).resolves.toEqual({
@@ -21,6 +27,12 @@ describe('PjsipController', () => {
   it('passes the endpoint name through', async () => {
     await controller.endpoint('pbx1', '1001');
     expect(pjsip.endpoint).toHaveBeenCalledWith('pbx1', '1001');
+  });
+
+  it('lists outbound registrations from the live store, not from Asterisk', () => {
+    expect(controller.outbound('pbx1')).toEqual({ registrations: [] });
+    expect(outbound.registrations).toHaveBeenCalledWith('pbx1');
+    expect(() => controller.outbound('nope')).toThrow(NodeNotFoundError);
   });
 
   it('rejects an unknown node before asking Asterisk', async () => {

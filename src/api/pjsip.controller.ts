@@ -3,12 +3,15 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { HttpStatus, PjsipObject, TransportRow } from '../common/pbx.records';
 import { type EndpointDetail, type ModuleStatus, PjsipShowService } from '../health/pjsip/pjsip-show.service';
 import { NodeStateStore } from '../state/node-state.store';
+import { OutboundRegistrationStore } from '../state/trunks/outbound-registration.store';
+import type { OutboundRegistrationView } from '../state/trunks/outbound-registration.views';
 import { KnownQueryInterceptor } from './known-query.interceptor';
 import { requireNode } from './node-param';
 import { ApiErrors, ApiNodeParam, ViewerAuth } from './openapi.decorators';
 import {
   HttpStatusDto,
   ModulesResponseDto,
+  OutboundRegistrationsResponseDto,
   PJSIP_ENDPOINT_DETAIL_SCHEMA,
   TransportsResponseDto,
   pjsipListSchema,
@@ -27,6 +30,7 @@ export class PjsipController {
   constructor(
     private readonly nodes: NodeStateStore,
     private readonly pjsip: PjsipShowService,
+    private readonly outboundRegistrations: OutboundRegistrationStore,
   ) {}
 
   @Get('pjsip/endpoints')
@@ -81,10 +85,14 @@ export class PjsipController {
   }
 
   @Get('pjsip/registrations/outbound')
-  @ApiOperation({ summary: 'Outbound registrations (`PJSIPShowRegistrationsOutbound`)' })
-  @ApiOkResponse({ schema: pjsipListSchema('registrations') })
-  async outbound(@Param('node') node: string): Promise<{ registrations: PjsipObject[] }> {
-    return { registrations: await this.pjsip.registrationsOutbound(requireNode(this.nodes, node)) };
+  @ApiOperation({
+    summary:
+      'Outbound registrations (trunks) with their live state: `PJSIPShowRegistrationsOutbound` and ' +
+      '`pjsip show registrations`, kept current by `Registry` events',
+  })
+  @ApiOkResponse({ type: OutboundRegistrationsResponseDto })
+  outbound(@Param('node') node: string): { registrations: OutboundRegistrationView[] } {
+    return { registrations: this.outboundRegistrations.registrations(requireNode(this.nodes, node)) };
   }
 
   @Get('modules')

@@ -1,4 +1,9 @@
-import type { ChannelState, ContactStatus, TransportKind } from '../events/pbx-events';
+import type {
+  AsteriskRegistrationStatus,
+  ChannelState,
+  ContactStatus,
+  TransportKind,
+} from '../events/pbx-events';
 
 /*
  * Asterisk's own words (channel states, contact statuses, device states, transports) and how pbxpulse
@@ -94,4 +99,20 @@ export function transportOfUri(uri: string): TransportKind {
   const m = /;transport=([a-z]+)/i.exec(uri);
   if (m) return transportKind(m[1]);
   return uri.toLowerCase().startsWith('sips:') ? 'tls' : 'udp';
+}
+
+const REGISTRATION_STATUSES: ReadonlySet<string> = new Set([
+  'Registered',
+  'Unregistered',
+  'Rejected',
+  'Stopped',
+]);
+
+/**
+ * An outbound registration's `Status:` (of the list, a `Registry` event or a CLI row); `null` for
+ * anything else. Asterisk says `Rejected` both for a rejection it retries and for one it gave up on.
+ */
+export function registrationStatus(raw: string | undefined): AsteriskRegistrationStatus | null {
+  const v = raw?.trim() ?? '';
+  return REGISTRATION_STATUSES.has(v) ? (v as AsteriskRegistrationStatus) : null;
 }

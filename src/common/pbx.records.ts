@@ -1,4 +1,9 @@
-import type { ChannelSnapshot, ContactStatus, TransportKind } from '../events/pbx-events';
+import type {
+  AsteriskRegistrationStatus,
+  ChannelSnapshot,
+  ContactStatus,
+  TransportKind,
+} from '../events/pbx-events';
 
 /*
  * What the adapters' query surfaces (`AmiPjsip`, `AriQueries`) answer: domain records, read from
@@ -96,8 +101,7 @@ export interface PjsipEndpointObjects {
 }
 
 /** The PJSIP lists `pjsip show …` can read. */
-export type PjsipListKind =
-  'endpoints' | 'aors' | 'auths' | 'contacts' | 'registrationsInbound' | 'registrationsOutbound';
+export type PjsipListKind = 'endpoints' | 'aors' | 'auths' | 'contacts' | 'registrationsInbound';
 
 export type ModuleState = 'running' | 'not_running' | 'not_loaded';
 
@@ -135,4 +139,44 @@ export interface ConfiguredTransport {
   name: string;
   protocol: string;
   bind: string;
+  /**
+   * `external_signaling_address` (or else `external_media_address`) when set: Asterisk is told it sits
+   * behind NAT and this transport faces the public side. Absent otherwise.
+   */
+  externalAddress?: string;
+}
+
+// ------------------------------------------------------------------ outbound registrations (trunks)
+
+/** One `type=registration` section with its status, from `PJSIPShowRegistrationsOutbound`. */
+export interface OutboundRegistrationRecord {
+  readonly name: string;
+  readonly serverUri: string;
+  readonly clientUri: string;
+  /** `outbound_auth=` as configured. */
+  readonly outboundAuths: readonly string[];
+  /** Names of `outboundAuths` that Asterisk listed no `AuthDetail` for: no such auth section. */
+  readonly missingAuths: readonly string[];
+  readonly transport: string | null;
+  /** `endpoint=`: the endpoint for calls that come in over this registration. */
+  readonly endpoint: string | null;
+  readonly expirationSec: number;
+  readonly retryIntervalSec: number;
+  readonly forbiddenRetryIntervalSec: number;
+  readonly maxRetries: number;
+  readonly authRejectionPermanent: boolean;
+  /** `null` when Asterisk listed the object without a state (it has no client yet). */
+  readonly status: AsteriskRegistrationStatus | null;
+}
+
+/** One row of `pjsip show registrations`. */
+export interface RegistrationCliRow {
+  readonly name: string;
+  readonly status: AsteriskRegistrationStatus;
+  /**
+   * Seconds until Asterisk's next REGISTER for this registration (`(exp. 28s)`), negative when that
+   * time is past and nothing is scheduled (`(exp. 17s ago)`: Asterisk gave up until a reload);
+   * `null` when the CLI does not say (Asterisk before 22).
+   */
+  readonly nextAttemptSec: number | null;
 }

@@ -82,6 +82,7 @@ export const CONFIG_DEFAULTS = {
     authLoopWindowMs: 60000,
     authLoopQuietMs: 120000,
     aorNotFoundWindowMs: 300000,
+    outboundRegistrationFailingMs: 120000,
     securityEventBuffer: 1000,
     oneWayAudioMs: 15000,
   },

@@ -20,6 +20,7 @@ const CONFIG: PbxpulseConfig = {
     authLoopWindowMs: 60000,
     authLoopQuietMs: 120000,
     aorNotFoundWindowMs: 300000,
+    outboundRegistrationFailingMs: 120000,
     securityEventBuffer: 1000,
     oneWayAudioMs: 15000,
   },

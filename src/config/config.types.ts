@@ -66,6 +66,12 @@ export interface DetectionTuning {
   authLoopQuietMs: number;
   /** An `aor_not_found` alert stays active this long after the last occurrence. Default 300000 ms. */
   aorNotFoundWindowMs: number;
+  /**
+   * An outbound registration (trunk) that is not registered for this long (failed and retrying, or never
+   * answered) raises an `outbound_registration` alert; a rejection Asterisk gave up on raises it at once.
+   * Default 120000 ms.
+   */
+  outboundRegistrationFailingMs: number;
   /** Size of each node's ring buffer of security events. Default 1000. */
   securityEventBuffer: number;
   /**

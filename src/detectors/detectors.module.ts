@@ -7,11 +7,12 @@ import { DETECTION_PROVIDERS, DETECTION_READER } from './detection.providers';
 import { EndpointDetailService } from './endpoint-detail.service';
 import { FailureClassificationService } from './failure-classification.service';
 import { OneWayAudioService } from './one-way-audio.service';
+import { OutboundRegistrationService } from './outbound-registration.service';
 import { SecurityEventsService } from './security-events.service';
 
 /**
  * Detectors (failure classification, 401 loops, AOR not found, security-event log, unknown-account
- * offenders, one-way audio) and the alerts they raise. Read the state; write nothing but derived events and alerts.
+ * offenders, one-way audio, failing trunk registrations) and the alerts they raise. Read the state; write nothing but derived events and alerts.
  */
 @Module({
   imports: [StateModule],
@@ -24,6 +25,7 @@ import { SecurityEventsService } from './security-events.service';
     SecurityEventsService,
     EndpointDetailService,
     OneWayAudioService,
+    OutboundRegistrationService,
   ],
   exports: [
     OneWayAudioService,
@@ -33,6 +35,7 @@ import { SecurityEventsService } from './security-events.service';
     AorNotFoundService,
     SecurityEventsService,
     EndpointDetailService,
+    OutboundRegistrationService,
   ],
 })
 export class DetectorsModule {}

@@ -4,6 +4,7 @@
  */
 import type { CallView, ChannelView, EndedCallView } from '../state/calls/call.views';
 import type { CallQualitySummary, ChannelQualityView, MediaFlow } from '../state/calls/call.quality';
+import type { OutboundRegistrationView } from '../state/trunks/outbound-registration.views';
 
 /** Which long-lived link to a node an event or status is about. */
 export type LinkKind = 'ami' | 'ari';
@@ -105,6 +106,24 @@ export interface DeviceStateChanged extends EventBase {
   device: string;
   /** `NOT_INUSE`, `INUSE`, `UNAVAILABLE`, `RINGING` … as Asterisk names them. */
   state: string;
+}
+
+// ---------------------------------------------------------------- outbound registrations (trunks, from AMI)
+
+/** What Asterisk says of an outbound registration (`Status:` of the list, `Registry` events, the CLI). */
+export type AsteriskRegistrationStatus = 'Registered' | 'Unregistered' | 'Rejected' | 'Stopped';
+
+/**
+ * Asterisk reported the outcome of an outbound REGISTER (AMI `Registry`): after every final response,
+ * successful refreshes included. It names the registration by its URIs only, and gives no SIP code.
+ */
+export interface OutboundRegistrationReported extends EventBase {
+  type: 'outbound_registration.reported';
+  /** `Username:` = the registration's `client_uri`. */
+  clientUri: string;
+  /** `Domain:` = the registration's `server_uri`. */
+  serverUri: string;
+  status: AsteriskRegistrationStatus;
 }
 
 // ---------------------------------------------------------------- security events (AMI, Service PJSIP only)
@@ -389,9 +408,34 @@ export interface StateRepaired extends EventBase {
   subject: string;
 }
 
+/**
+ * An outbound registration's state changed, appeared or disappeared (`registration: null` with
+ * `removed`). Published by the outbound registration store, after the event or the read that showed it.
+ */
+export interface OutboundRegistrationChanged extends EventBase {
+  type: 'outbound_registration.changed';
+  name: string;
+  /** The current view; `null` when the registration is no longer configured. */
+  registration: OutboundRegistrationView | null;
+  /** The state before; `null` for a registration seen for the first time. */
+  previous: OutboundRegistrationView['state'] | null;
+  /** Rejections (Asterisk `Rejected` outcomes) this change accounts for, by reason. */
+  rejections: Array<{ reason: OutboundRejectionReason; count: number }>;
+}
+
+/**
+ * Why an outbound registration was rejected, as far as AMI tells (it carries no SIP code):
+ * `fatal_response` — Asterisk gave up at once (401/407 with `auth_rejection_permanent`, 403, 404 …:
+ * credentials, account, `outbound_auth`); `temporary_failure` — it retries (no answer, 408, 5xx, 6xx:
+ * DNS, transport, the registrar is down); `retries_exhausted` — temporary failures reached `max_retries`.
+ */
+export type OutboundRejectionReason = 'fatal_response' | 'temporary_failure' | 'retries_exhausted';
+
 /** `diagnostic`: an error or warning finding of the configuration diagnoses (`/diagnostics`). */
 /** `one_way_audio`: a live call's leg carries RTP one way only (see `OneWayAudioService`). */
-export type AlertType = 'auth_loop' | 'aor_not_found' | 'diagnostic' | 'one_way_audio';
+/** `outbound_registration`: a trunk's outbound registration is rejected or failing (see `OutboundRegistrationService`). */
+export type AlertType =
+  'auth_loop' | 'aor_not_found' | 'diagnostic' | 'one_way_audio' | 'outbound_registration';
 
 /** An active (or just cleared) alert, as `/api/v1/alerts` and the gateway show it. */
 export interface Alert {
@@ -440,6 +484,8 @@ export type PbxEvent =
   | RegistrationChanged
   | RegistrationFailed
   | StateRepaired
+  | OutboundRegistrationReported
+  | OutboundRegistrationChanged
   | AlertRaised
   | AlertCleared;
 

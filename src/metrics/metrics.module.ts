@@ -10,6 +10,7 @@ import { ControlMetrics } from './control.metrics';
 import { DetectionMetrics } from './detection.metrics';
 import { DiagnosticMetrics } from './diagnostic.metrics';
 import { MetricsController } from './metrics.controller';
+import { OutboundRegistrationMetrics } from './outbound-registration.metrics';
 import { PbxMetrics } from './pbx-metrics';
 import { RegistrationMetrics } from './registration.metrics';
 
@@ -24,6 +25,7 @@ import { RegistrationMetrics } from './registration.metrics';
   providers: [
     PbxMetrics,
     RegistrationMetrics,
+    OutboundRegistrationMetrics,
     CallMetrics,
     CallQualityMetrics,
     DetectionMetrics,

@@ -109,6 +109,8 @@ export class NodeStateStore implements OnModuleDestroy {
       case 'registration.changed':
       case 'registration.failed':
       case 'state.repaired':
+      case 'outbound_registration.reported':
+      case 'outbound_registration.changed':
       case 'alert.raised':
       case 'alert.cleared':
         return;

@@ -8,9 +8,10 @@ import { ENDPOINT_DETAIL_CONTRIBUTORS, EndpointDetailRegistry } from './registra
 import { RegistrationStore } from './registrations/registration.store';
 import { REGISTRATION_READER } from './registrations/registration.views';
 import { ResyncCoordinator } from './resync.coordinator';
+import { OutboundRegistrationStore } from './trunks/outbound-registration.store';
 
 /**
- * The live PBX state (`src/state`): the per-node stores (nodes, registrations, calls), the only writers
+ * The live PBX state (`src/state`): the per-node stores (nodes, registrations, calls, outbound registrations), the only writers
  * of that state, and the resync that rebuilds them after every (re)connect through the adapters'
  * query surfaces. Everything else reads the stores.
  */
@@ -24,7 +25,15 @@ import { ResyncCoordinator } from './resync.coordinator';
     { provide: ENDPOINT_DETAIL_CONTRIBUTORS, useClass: EndpointDetailRegistry },
     CallStore,
     CallResync,
+    OutboundRegistrationStore,
   ],
-  exports: [NodeStateStore, RegistrationStore, REGISTRATION_READER, ENDPOINT_DETAIL_CONTRIBUTORS, CallStore],
+  exports: [
+    NodeStateStore,
+    RegistrationStore,
+    REGISTRATION_READER,
+    ENDPOINT_DETAIL_CONTRIBUTORS,
+    CallStore,
+    OutboundRegistrationStore,
+  ],
 })
 export class StateModule {}

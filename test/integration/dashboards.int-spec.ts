@@ -202,6 +202,9 @@ const PARSE_ONLY: Record<Dashboard, Record<string, string>> = {
   'pbxpulse-overview': {
     'AMI and ARI reconnects': 'nothing here drops a link',
     'State repairs': 'needs a lost AMI event',
+    // Proven on the lab Asterisk by test/integration/trunks.int-spec.ts (these metrics, same labels).
+    'Trunk registrations': 'the sandbox has no outbound registration (the lab trunk test has one)',
+    'Trunk registration rejections': 'the sandbox has no outbound registration (the lab trunk test has one)',
   },
   'pbxpulse-endpoint': {},
 };

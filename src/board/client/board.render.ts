@@ -247,6 +247,7 @@ const ALERT_LABEL: Readonly<Record<string, string>> = {
   aor_not_found: 'AOR not found',
   diagnostic: 'diagnostic',
   one_way_audio: 'one-way audio',
+  outbound_registration: 'trunk registration',
 };
 
 export function alertRows(data: BoardData, now: number): VNode[] {

@@ -116,6 +116,45 @@ const CASES: Record<FindingCode, { mutate(i: DiagnosisInput): void; object: stri
     mutate: (i) => (i.configuredTransports![0] = { name: 'transport-udp', protocol: 'udp', bind: '0.0.0.0' }),
     object: 'transport-udp',
   },
+  OUTBOUND_AUTH_MISSING: {
+    mutate: (i) =>
+      (i.registrations = [
+        {
+          name: 'itsp',
+          serverUri: 'sip:sip.example.com',
+          outboundAuths: ['itsp-auth'],
+          missingAuths: ['itsp-auth'],
+          serverHostResolves: true,
+          serverHost: 'sip.example.com',
+        },
+      ]),
+    object: 'itsp',
+  },
+  SERVER_URI_UNRESOLVED: {
+    mutate: (i) =>
+      (i.registrations = [
+        {
+          name: 'itsp',
+          serverUri: 'sip:registrar.example.invalid',
+          outboundAuths: [],
+          missingAuths: [],
+          serverHostResolves: false,
+          serverHost: 'registrar.example.invalid',
+        },
+      ]),
+    object: 'itsp',
+  },
+  // Seed 004: a phone behind NAT on the public-facing transport, without the options that fix its
+  // addresses (rtp_symmetric, force_rport, rewrite_contact).
+  NAT_OPTIONS_MISSING: {
+    mutate: (i) => {
+      i.configuredTransports![0] = { ...i.configuredTransports![0], externalAddress: '203.0.113.10' };
+      ep(i).transport = 'transport-udp';
+      ep(i).rtpSymmetric = false;
+      ep(i).rewriteContact = false;
+    },
+    object: '1001',
+  },
 };
 
 describe('diagnose', () => {
@@ -201,6 +240,29 @@ describe('diagnose', () => {
       { name: 'transport-ws', protocol: 'ws', bind: '0.0.0.0:8088' },
     ];
     input.transports[0].bindAddress = '127.0.0.1:5060';
+    expect(diagnose(input)).toEqual([]);
+  });
+
+  it('NAT_OPTIONS_MISSING names the missing options only, and not for an endpoint that has them all', () => {
+    const input = clean();
+    CASES.NAT_OPTIONS_MISSING.mutate(input);
+    const f = diagnose(input).find((x) => x.code === 'NAT_OPTIONS_MISSING')!;
+    expect(f.severity).toBe('warning');
+    expect(f.remedy).toContain('rtp_symmetric=yes, rewrite_contact=yes');
+    expect(f.remedy).not.toContain('force_rport');
+    Object.assign(ep(input), { rtpSymmetric: true, forceRport: true, rewriteContact: true });
+    expect(diagnose(input).map((x) => x.code)).not.toContain('NAT_OPTIONS_MISSING');
+    // Without an external address the transport is not known to face a NAT: nothing to say.
+    const plain = clean();
+    CASES.NAT_OPTIONS_MISSING.mutate(plain);
+    delete plain.configuredTransports![0].externalAddress;
+    expect(diagnose(plain).map((x) => x.code)).not.toContain('NAT_OPTIONS_MISSING');
+  });
+
+  it('says nothing of a registration whose server host could not be looked up (null)', () => {
+    const input = clean();
+    CASES.SERVER_URI_UNRESOLVED.mutate(input);
+    input.registrations![0].serverHostResolves = null;
     expect(diagnose(input)).toEqual([]);
   });
 

@@ -20,6 +20,9 @@ export const FINDING_CODES = [
   'TLS_CERT_EXPIRING',
   'TLS_CERT_INVALID',
   'RESTART_REQUIRED',
+  'OUTBOUND_AUTH_MISSING',
+  'SERVER_URI_UNRESOLVED',
+  'NAT_OPTIONS_MISSING',
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 export type Severity = 'error' | 'warning' | 'info';
@@ -43,12 +46,19 @@ export const FINDING_SEVERITY: Readonly<Record<FindingCode, Severity>> = {
   TLS_CERT_EXPIRING: 'warning',
   TLS_CERT_INVALID: 'error',
   RESTART_REQUIRED: 'warning',
+  OUTBOUND_AUTH_MISSING: 'error',
+  SERVER_URI_UNRESOLVED: 'error',
+  // Calls may still work (a phone with a public address, a SIP ALG that fixes things): a smell.
+  NAT_OPTIONS_MISSING: 'warning',
 };
 
 export interface Finding {
   code: FindingCode;
   severity: Severity;
-  object: { type: 'endpoint' | 'aor' | 'auth' | 'transport' | 'module' | 'http'; name: string };
+  object: {
+    type: 'endpoint' | 'aor' | 'auth' | 'transport' | 'module' | 'http' | 'registration';
+    name: string;
+  };
   message: string;
   /** The configuration lines to change. */
   remedy: string;
@@ -84,6 +94,9 @@ export const DIAGNOSED_OPTIONS: ReadonlySet<string> = new Set([
   'dtlsAutoGenerateCert',
   'directMedia',
   'rtpTimeout',
+  'rtpSymmetric',
+  'forceRport',
+  'rewriteContact',
   // auth
   'username',
   // AOR
@@ -122,8 +135,26 @@ export interface DiagnosisInput {
   configuredTransports: ConfiguredTransport[] | null;
   contacts: Array<{ endpoint: string; transport: string }>;
   tlsCertificate: TlsCertificateSnapshot | null;
+  /** Outbound registrations (trunks); absent or empty when there are none. */
+  registrations?: RegistrationSnapshot[];
   /** Epoch ms. */
   now: number;
+}
+
+/** An outbound registration as the diagnosis reads it. */
+export interface RegistrationSnapshot {
+  name: string;
+  serverUri: string;
+  outboundAuths: readonly string[];
+  /** `outboundAuths` that name no auth section. */
+  missingAuths: readonly string[];
+  /**
+   * Whether the host of `server_uri` resolves (A/AAAA, or a SIP SRV record); `null` when it is an IP
+   * address or the lookup could not tell (a DNS timeout is no proof).
+   */
+  serverHostResolves: boolean | null;
+  /** The host that was looked up. */
+  serverHost: string;
 }
 
 export interface DiagnoseOptions {
@@ -135,6 +166,12 @@ export interface DiagnoseOptions {
 
 const DEFAULTS: DiagnoseOptions = { shortRtpTimeoutSec: 15, certExpiringDays: 14 };
 const WS_PROTOCOLS = new Set(['ws', 'wss']);
+/** What an endpoint behind NAT needs, as `PJSIPShowEndpoint` names it and as pjsip.conf does. */
+const NAT_OPTIONS = [
+  { key: 'rtpSymmetric', option: 'rtp_symmetric' },
+  { key: 'forceRport', option: 'force_rport' },
+  { key: 'rewriteContact', option: 'rewrite_contact' },
+] as const;
 const DEFAULT_PORT: Record<string, number> = { udp: 5060, tcp: 5060, tls: 5061 };
 /** `localeCompare`'s order, without building a collator per call (thousands of findings on a big node). */
 const BY_LOCALE = new Intl.Collator();
@@ -168,6 +205,12 @@ export function* diagnoseSteps(
     input.modules.find((x) => x.module === m)?.running;
   const wsContactEndpoints = new Set(
     input.contacts.filter((c) => WS_PROTOCOLS.has(c.transport)).map((c) => c.endpoint),
+  );
+
+  const externalByTransport = new Map(
+    (input.configuredTransports ?? []).flatMap((t) =>
+      t.externalAddress ? [[t.name, t.externalAddress] as const] : [],
+    ),
   );
 
   const webrtcEndpoints: string[] = [];
@@ -254,6 +297,29 @@ export function* diagnoseSteps(
         remedy: `extensions.conf: add a [${context}] context with the extensions this endpoint may dial (then 'dialplan reload'), or set context= on [${name}] to an existing one`,
         evidence: { context },
       });
+    }
+
+    const external = transportName ? externalByTransport.get(transportName) : undefined;
+    if (external && transport && !WS_PROTOCOLS.has(transport.protocol)) {
+      const missing = NAT_OPTIONS.filter((o) => ep[o.key] !== true).map((o) => o.option);
+      if (missing.length > 0) {
+        add('NAT_OPTIONS_MISSING', {
+          object,
+          message:
+            `endpoint '${name}' uses transport '${transportName}', which faces the public side of a NAT ` +
+            `(external address ${external}), without ${missing.join(', ')}: a device behind NAT gets its ` +
+            `audio sent to the private address of its SDP (one-way audio) and its Contact and Via point to ` +
+            `unreachable addresses (calls to it and re-INVITEs fail)`,
+          remedy: `pjsip.conf: on endpoint [${name}] set ${missing.map((m) => `${m}=yes`).join(', ')} (direct_media=no too); then 'pjsip reload'`,
+          evidence: {
+            transport: transportName,
+            externalAddress: external,
+            rtpSymmetric: ep.rtpSymmetric === true,
+            forceRport: ep.forceRport === true,
+            rewriteContact: ep.rewriteContact === true,
+          },
+        });
+      }
     }
 
     const modulesByCodec = parseAllow(str(ep, 'allow'));
@@ -415,6 +481,33 @@ export function* diagnoseSteps(
         remedy:
           "restart Asterisk ('core restart gracefully') to drop it, or put the section back in pjsip.conf",
         evidence: { configured: null, running: r },
+      });
+    }
+  }
+
+  for (const r of input.registrations ?? []) {
+    yield;
+    const object = { type: 'registration' as const, name: r.name };
+    if (r.missingAuths.length > 0) {
+      add('OUTBOUND_AUTH_MISSING', {
+        object,
+        message:
+          `outbound registration '${r.name}' has outbound_auth=${r.outboundAuths.join(',')}, but there is no ` +
+          `auth section ${r.missingAuths.map((a) => `'${a}'`).join(', ')}: Asterisk cannot answer the ` +
+          `registrar's 401 and stops registering ("Fatal response '401'")`,
+        remedy: `pjsip.conf: add ${r.missingAuths.map((a) => `[${a}]`).join(', ')} with type=auth, auth_type=userpass, username= and password= as the provider gave them (or fix the name in outbound_auth= on [${r.name}]); then 'pjsip reload'`,
+        evidence: { outboundAuths: r.outboundAuths, missingAuths: r.missingAuths },
+      });
+    }
+    if (r.serverHostResolves === false) {
+      add('SERVER_URI_UNRESOLVED', {
+        object,
+        message:
+          `outbound registration '${r.name}' registers to ${r.serverUri}, but '${r.serverHost}' does not ` +
+          `resolve (no A/AAAA and no _sip SRV record): every REGISTER fails ("No response received") and ` +
+          `the trunk stays down`,
+        remedy: `pjsip.conf: fix server_uri= on [${r.name}] (the provider's registrar host), or the DNS of this machine (resolv.conf); then 'pjsip reload'`,
+        evidence: { serverUri: r.serverUri, host: r.serverHost },
       });
     }
   }

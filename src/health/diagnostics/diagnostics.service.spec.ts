@@ -31,6 +31,7 @@ function fakePjsip(): { calls: () => number; service: PjsipShowService } {
       }),
     contexts: () => Promise.resolve(['internal']),
     configuredTransports: () => Promise.resolve([]),
+    outboundRegistrations: () => Promise.resolve([]),
     contacts: () => Promise.resolve([]),
   };
   return { calls: () => calls, service: service as unknown as PjsipShowService };

@@ -16,6 +16,7 @@ import { PjsipShowService } from '../pjsip/pjsip-show.service';
 import { str } from '../../common/pbx.records';
 import { runSliced, forEachSliced } from '../../common/slices';
 import { DIAGNOSED_OPTIONS, type DiagnosisInput, type Finding, diagnoseSteps } from './diagnose';
+import { hostResolves, sipUriHost } from './host-resolve';
 import { probeTlsCertificate } from './tls-probe';
 
 export interface DiagnosticsResult {
@@ -183,7 +184,21 @@ export class DiagnosticsService implements OnApplicationBootstrap, OnModuleDestr
       http.tls.enabled && http.tls.bindAddress
         ? await probeTlsCertificate(http.tls.bindAddress, amiHost)
         : null;
+    const registrations = await Promise.all(
+      (await this.pjsip.outboundRegistrations(node)).map(async (r) => {
+        const serverHost = sipUriHost(r.serverUri);
+        return {
+          name: r.name,
+          serverUri: r.serverUri,
+          outboundAuths: r.outboundAuths,
+          missingAuths: r.missingAuths,
+          serverHost,
+          serverHostResolves: await hostResolves(serverHost),
+        };
+      }),
+    );
     return {
+      registrations,
       endpoints: details.map((d) => ({ endpoint: d.endpoint, auths: d.auths })),
       aors,
       transports,

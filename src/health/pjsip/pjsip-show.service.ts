@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AmiService } from '../../ami/ami.service';
 import type {
   ConfiguredTransport,
+  OutboundRegistrationRecord,
   HttpStatus,
   ModuleRow,
   ModuleState,
@@ -80,8 +81,9 @@ export class PjsipShowService {
     return this.ami.pjsip(node).showList('registrationsInbound');
   }
 
-  registrationsOutbound(node: string): Promise<PjsipObject[]> {
-    return this.ami.pjsip(node).showList('registrationsOutbound');
+  /** Outbound registrations (trunks) with their status, for the diagnosis. */
+  outboundRegistrations(node: string): Promise<OutboundRegistrationRecord[]> {
+    return this.ami.pjsip(node).outboundRegistrations();
   }
 
   transports(node: string): Promise<TransportRow[]> {
