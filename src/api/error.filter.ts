@@ -21,6 +21,8 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   ARI_HTTP: 502,
   RATE_LIMITED: 429,
   RELOAD_FAILED: 502,
+  NODE_WATCHED_ELSEWHERE: 409,
+  CLUSTER_UNAVAILABLE: 503,
   // No route is meant to surface these; if one does, it is our bug, so a plain 500 (with its code).
   AMI_LOGIN_REFUSED: 500,
   ARI_PROTOCOL: 500,

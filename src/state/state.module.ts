@@ -3,6 +3,7 @@ import { AmiModule } from '../ami/ami.module';
 import { AriModule } from '../ari/ari.module';
 import { CallResync } from './calls/call.resync';
 import { CallStore } from './calls/call.store';
+import { NodeOwnership } from './node-ownership';
 import { NodeStateStore } from './node-state.store';
 import { ENDPOINT_DETAIL_CONTRIBUTORS, EndpointDetailRegistry } from './registrations/endpoint-detail';
 import { RegistrationStore } from './registrations/registration.store';
@@ -18,6 +19,7 @@ import { ResyncCoordinator } from './resync.coordinator';
   imports: [AmiModule, AriModule],
   providers: [
     NodeStateStore,
+    NodeOwnership,
     ResyncCoordinator,
     RegistrationStore,
     { provide: REGISTRATION_READER, useExisting: RegistrationStore },
@@ -25,6 +27,6 @@ import { ResyncCoordinator } from './resync.coordinator';
     CallStore,
     CallResync,
   ],
-  exports: [NodeStateStore, RegistrationStore, REGISTRATION_READER, ENDPOINT_DETAIL_CONTRIBUTORS, CallStore],
+  exports: [NodeStateStore, NodeOwnership, RegistrationStore, REGISTRATION_READER, ENDPOINT_DETAIL_CONTRIBUTORS, CallStore],
 })
 export class StateModule {}
