@@ -71,7 +71,10 @@ export class ClusterService implements OnApplicationBootstrap, OnModuleDestroy {
   private live: string[] = [];
   private unwatched: string[] = [];
   private redisEverUp = false;
+  private degradedLogged = false;
   private stopping = false;
+  /** Ticks to wait after Redis returns: every holder's reconnect (capped backoff) lands within it. */
+  private readonly returnSettleTicks: number;
 
   constructor(
     @Inject(PBXPULSE_CONFIG) config: PbxpulseConfig,
@@ -81,8 +84,9 @@ export class ClusterService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     this.nodes = config.nodes.map((n) => n.name);
-    if (!config.cluster) return;
     const c = config.connections;
+    this.returnSettleTicks = Math.ceil(c.reconnectMaxDelayMs / CLUSTER_TIMINGS.tickMs) + 1;
+    if (!config.cluster) return;
     const link = new RedisLink({
       url: config.cluster.redis,
       reconnectInitialDelayMs: c.reconnectInitialDelayMs,
@@ -106,13 +110,18 @@ export class ClusterService implements OnApplicationBootstrap, OnModuleDestroy {
     this.logger.log(`cluster member ${this.daemonId}, Redis ${link.display}`);
     this.subscription = link.status.changes.subscribe((s) => {
       if (s.status === 'up') {
+        // At start, one tick lets daemons started together see each other before taking nodes. When
+        // Redis returns (perhaps without its data), every holder first renews or takes back its leases:
+        // nobody takes a free node until all daemons have had the time to reconnect.
+        this.settleUntilTick = this.tickCount + (this.redisEverUp ? this.returnSettleTicks : 1);
         this.redisEverUp = true;
-        // Holders renew (or take back) first; new takeovers wait a tick.
-        this.settleUntilTick = this.tickCount + 1;
         this.runTick();
-      } else if (this.held.size > 0) {
-        this.logger.warn(`Redis unreachable: degraded, still watching ${[...this.held.keys()].join(', ')}`);
+      } else if (this.redisEverUp && !this.degradedLogged) {
+        this.degradedLogged = true;
+        const held = [...this.held.keys()].join(', ') || 'no node';
+        this.logger.warn(`Redis unreachable: degraded, still watching ${held}; no takeovers until it returns`);
       }
+      if (s.status === 'up') this.degradedLogged = false;
       this.publishView();
     });
     link.start();
