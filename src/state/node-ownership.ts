@@ -46,6 +46,11 @@ export class NodeOwnership {
     return !this.clustered || this.watched.has(node);
   }
 
+  /** Configured nodes this daemon does not watch (none for a single daemon). */
+  notWatched(): Set<string> {
+    return new Set(this.order.filter((n) => !this.watches(n)));
+  }
+
   /** Cluster mode: what this daemon knows of the cluster; undefined for a single daemon. */
   cluster(): ClusterView | undefined {
     if (!this.clustered || !this.view) return undefined;

@@ -148,7 +148,24 @@ describe('cluster: several daemons share the fleet through Redis', () => {
     for (const d of [a, b]) {
       expect(await metric(d, 'pbxpulse_cluster_redis_up ')).toEqual(['pbxpulse_cluster_redis_up 1']);
       expect(await metric(d, 'pbxpulse_cluster_nodes_owned ')).toEqual(['pbxpulse_cluster_nodes_owned 3']);
+      expect(await metric(d, 'pbxpulse_cluster_lease_changes_total{change="acquired"}')).toEqual([
+        'pbxpulse_cluster_lease_changes_total{change="acquired"} 3',
+      ]);
     }
+    // Node series only from the node's watcher: scraping both daemons sees each node once.
+    const series = [
+      ...(await metric(a, 'pbxpulse_ami_up{')),
+      ...(await metric(b, 'pbxpulse_ami_up{')),
+      ...(await metric(a, 'pbxpulse_ari_reconnects_total{')),
+      ...(await metric(b, 'pbxpulse_ari_reconnects_total{')),
+    ];
+    const nodesSeen = (name: string): string[] =>
+      series
+        .filter((l) => l.startsWith(name))
+        .map((l) => /node="([^"]+)"/.exec(l)![1])
+        .sort();
+    expect(nodesSeen('pbxpulse_ami_up')).toEqual([...NODES].sort());
+    expect(nodesSeen('pbxpulse_ari_reconnects_total')).toEqual([...NODES].sort());
   }, 90_000);
 
   it('control actions run on the watcher only; elsewhere 409', async () => {
