@@ -104,6 +104,11 @@ export class ClusterService implements OnApplicationBootstrap, OnModuleDestroy {
     return this.link !== undefined;
   }
 
+  /** Cluster mode: the daemon's Redis link (shared by the leases and the `/ws` relay). */
+  get redisLink(): RedisLink | undefined {
+    return this.link;
+  }
+
   onApplicationBootstrap(): void {
     const link = this.link;
     if (!link) return;
@@ -119,7 +124,9 @@ export class ClusterService implements OnApplicationBootstrap, OnModuleDestroy {
       } else if (this.redisEverUp && !this.degradedLogged) {
         this.degradedLogged = true;
         const held = [...this.held.keys()].join(', ') || 'no node';
-        this.logger.warn(`Redis unreachable: degraded, still watching ${held}; no takeovers until it returns`);
+        this.logger.warn(
+          `Redis unreachable: degraded, still watching ${held}; no takeovers until it returns`,
+        );
       }
       if (s.status === 'up') this.degradedLogged = false;
       this.publishView();

@@ -11,6 +11,8 @@ import { expectEventually } from '../support/expect-eventually';
 import { LAB, labStart } from '../support/lab-asterisk';
 import { type TestRedis, startRedis } from '../support/redis-server';
 import { SANDBOX, asteriskCli, sandboxUp } from '../support/sandbox';
+import { SipUdpClient } from '../support/sip/sip-udp-client';
+import { WebSocket } from 'ws';
 
 const NODES = ['pbx1', 'lab', 'off1', 'off2', 'off3', 'off4'];
 const ADMIN = 'cluster-admin-token-3f9a';
@@ -62,6 +64,27 @@ async function nodeView(
   if (!view) throw new Error(`no node ${node}`);
   return view;
 }
+
+/** A `/ws` client recording every message. */
+class Viewer {
+  readonly messages: any[] = [];
+  readonly ws: WebSocket;
+  constructor(url: string) {
+    this.ws = new WebSocket(url);
+    this.ws.on('message', (raw: Buffer) => this.messages.push(JSON.parse(raw.toString())));
+    this.ws.on('error', () => undefined);
+  }
+  deltas(): any[] {
+    return this.messages.filter(
+      (m) => typeof m.seq === 'number' && m.type !== 'snapshot' && m.type !== 'subscribed',
+    );
+  }
+  close(): void {
+    this.ws.close();
+  }
+}
+
+const wsUrl = (d: DaemonProcess, query = ''): string => `${d.url.replace('http:', 'ws:')}/ws${query}`;
 
 async function metric(d: DaemonProcess, name: string): Promise<string[]> {
   const text = await (await fetch(`${d.url}/metrics`)).text();
@@ -182,6 +205,90 @@ describe('cluster: several daemons share the fleet through Redis', () => {
     const done = await qualify(owner);
     expect(done.status).toBe(200);
   }, 30_000);
+
+  let lastSeq = 0;
+
+  it('/ws on a daemon that does not watch a node shows its calls, in one fleet-wide order', async () => {
+    const owner = watcher.get('pbx1')!;
+    const other = daemons.find((d) => d !== owner)!;
+    const viewer = new Viewer(wsUrl(other));
+    const phone = await SipUdpClient.open();
+    try {
+      await expectEventually(() =>
+        expect(viewer.messages.map((m) => m.type).slice(0, 2)).toEqual(['hello', 'snapshot']),
+      );
+      // The snapshot of the non-watcher has the fleet: pbx1 connected (as its watcher sees it).
+      const snapshot = viewer.messages[1];
+      expect(snapshot.nodes.map((n: { name: string }) => n.name).sort()).toEqual([...NODES].sort());
+      expect(snapshot.nodes.find((n: { name: string }) => n.name === 'pbx1').ami.status).toBe('up');
+
+      const user = SANDBOX.endpoints.plainPhone;
+      const call = await phone.call(SANDBOX.extensions.echo, {
+        sendRtp: false,
+        user: user.name,
+        password: user.password,
+      });
+      expect(call.state).toBe('answered');
+      const ours = (type: string): any[] =>
+        viewer
+          .deltas()
+          .filter(
+            (m) =>
+              m.type === type &&
+              m.node === 'pbx1' &&
+              m.data.channels.some((c: { endpoint: string | null }) => c.endpoint === user.name),
+          );
+      await expectEventually(() => expect(ours('call.updated').length).toBeGreaterThan(0), 10_000, 100);
+      await call.hangup();
+      await expectEventually(() => expect(ours('call.ended')).toHaveLength(1), 10_000, 100);
+      const seqs = viewer.deltas().map((m) => m.seq as number);
+      expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
+      expect(new Set(seqs).size).toBe(seqs.length);
+      lastSeq = seqs[seqs.length - 1];
+
+      // The same sequence numbers on the watcher: resuming there from an earlier seq replays the rest.
+      const from = seqs[Math.max(0, seqs.length - 4)];
+      const resumed = new Viewer(wsUrl(owner, `?since=${from}`));
+      try {
+        await expectEventually(() => {
+          expect(resumed.messages[1]?.type).not.toBe('snapshot');
+          expect(
+            resumed
+              .deltas()
+              .map((m) => m.seq)
+              .slice(0, seqs.filter((x) => x > from).length),
+          ).toEqual(seqs.filter((x) => x > from));
+        }, 5000);
+      } finally {
+        resumed.close();
+      }
+    } finally {
+      viewer.close();
+      await phone.close();
+    }
+
+    // A daemon started after these deltas were published resumes a viewer from the stream (before it
+    // takes any node: a resync in the replay would answer with a snapshot instead).
+    const joined = await start();
+    await expectEventually(
+      async () => {
+        const resumed = new Viewer(wsUrl(joined, `?since=${lastSeq - 1}`));
+        try {
+          await expectEventually(() => expect(resumed.messages.length).toBeGreaterThanOrEqual(2), 2000, 20);
+          expect(resumed.messages[0].type).toBe('hello');
+          expect(resumed.messages[1].type).not.toBe('snapshot');
+          expect(resumed.messages[1].seq).toBe(lastSeq);
+        } finally {
+          resumed.close();
+        }
+      },
+      5000,
+      50,
+    );
+    await joined.stop();
+    daemons.splice(daemons.indexOf(joined), 1);
+    watcher = await expectEventually(() => expectSpread([...daemons], [3, 3]), 30_000, 500);
+  }, 90_000);
 
   it('SIGKILL of the watcher: the other daemon takes its nodes within 15 s with the state Asterisk has', async () => {
     const victim = watcher.get('pbx1')!;
