@@ -14,6 +14,6 @@ import { FleetRelayService } from './fleet-relay.service';
 @Module({
   imports: [AmiModule, AriModule, StateModule, GatewayModule],
   providers: [ClusterService, FleetRelayService],
-  exports: [ClusterService],
+  exports: [ClusterService, FleetRelayService],
 })
 export class ClusterModule {}

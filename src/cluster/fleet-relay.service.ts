@@ -11,7 +11,7 @@ import type { Subscription } from 'rxjs';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
 import { type FleetRelay, GatewayHub, type UnsequencedDelta } from '../gateway/gateway.hub';
-import type { Delta, Snapshot } from '../gateway/gateway.protocol';
+import type { Delta, NodeView, Snapshot } from '../gateway/gateway.protocol';
 import { METRICS_REGISTRY } from '../metrics/metrics.registry';
 import { NodeOwnership } from '../state/node-ownership';
 import { ClusterService } from './cluster.service';
@@ -40,6 +40,7 @@ const PART_SAVE_MS = 5000;
 /** XREAD wait; below the Redis link's command timeout. */
 const READ_BLOCK_MS = 1000;
 const RETRY_MS = 500;
+const UNWATCHED = 'no daemon of the cluster watches this node now (its watcher stopped; takeover under way)';
 
 /**
  * Cluster mode: one `/ws` view of the whole fleet from every daemon. Each daemon appends the deltas of
@@ -120,7 +121,32 @@ export class FleetRelayService implements FleetRelay, OnApplicationBootstrap, On
   }
 
   snapshot(local: Snapshot): Snapshot {
-    return this.view.merge(local, (node) => this.ownership.watches(node));
+    const merged = this.view.merge(local, (node) => this.ownership.watches(node));
+    return { ...merged, nodes: merged.nodes.map((n) => this.honest(n)) };
+  }
+
+  get isClustered(): boolean {
+    return this.cluster.isClustered;
+  }
+
+  /**
+   * For the REST routes: a node another daemon watches, as the fleet's stream shows it; undefined for a
+   * node this daemon watches (its own stores answer) and for a single daemon.
+   */
+  remote(node: string): NodePart | undefined {
+    if (!this.cluster.isClustered || this.ownership.watches(node)) return undefined;
+    const part = this.view.part(node);
+    return part && { ...part, node: part.node && this.honest(part.node) };
+  }
+
+  /**
+   * A node no daemon held at the last lease tick is shown down, whatever its last watcher said before
+   * it died: the takeover is under way.
+   */
+  private honest(view: NodeView): NodeView {
+    if (!this.ownership.cluster()?.unwatched.includes(view.name)) return view;
+    const down = { status: 'down' as const, since: view.ami.since, lastError: UNWATCHED };
+    return { ...view, ami: { ...down, since: view.ami.since }, ari: { ...down, since: view.ari.since } };
   }
 
   /** Appends the queued deltas in order, one at a time; stops at the first failure (Redis down). */
