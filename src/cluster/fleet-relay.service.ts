@@ -40,6 +40,8 @@ const PART_SAVE_MS = 5000;
 /** XREAD wait; below the Redis link's command timeout. */
 const READ_BLOCK_MS = 1000;
 const RETRY_MS = 500;
+/** Most deltas appended in one round trip. */
+const APPEND_BATCH = 200;
 const UNWATCHED = 'no daemon of the cluster watches this node now (its watcher stopped; takeover under way)';
 
 /**
@@ -156,9 +158,17 @@ export class FleetRelayService implements FleetRelay, OnApplicationBootstrap, On
     this.pumping = true;
     const next = async (): Promise<void> => {
       while (this.queue.length > 0 && link.isUp && !this.stopped) {
-        const d = this.queue[0];
-        await link.redis.eval(APPEND, 2, STREAM, SEQ, JSON.stringify(d), this.hub.currentSeq, this.capacity);
-        this.queue.shift();
+        // What queued up meanwhile goes in one round trip, in order (a pipeline runs in sequence).
+        const batch = this.queue.slice(0, APPEND_BATCH);
+        const pipeline = link.redis.pipeline();
+        for (const d of batch) {
+          pipeline.eval(APPEND, 2, STREAM, SEQ, JSON.stringify(d), this.hub.currentSeq, this.capacity);
+        }
+        const replies = (await pipeline.exec()) ?? [];
+        const done = replies.findIndex(([err]) => err !== null);
+        // Appended up to the first failure; the rest stays queued for the next try.
+        this.queue.splice(0, done < 0 ? batch.length : done);
+        if (done >= 0) throw replies[done][0] as Error;
       }
     };
     next()
