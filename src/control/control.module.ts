@@ -11,7 +11,15 @@ import { CONTROL_CLOCK } from './reload-rate-limiter';
 
 /** Operator commands (reload, qualify) through the AMI surface: allowlist, per-node rate limit, audit. */
 @Module({
-  imports: [AmiModule, AriModule, ClusterModule, StateModule, DiagnosticsModule, GatewayModule, MetricsModule],
+  imports: [
+    AmiModule,
+    AriModule,
+    ClusterModule,
+    StateModule,
+    DiagnosticsModule,
+    GatewayModule,
+    MetricsModule,
+  ],
   providers: [ControlService, { provide: CONTROL_CLOCK, useValue: Date.now }],
   exports: [ControlService],
 })

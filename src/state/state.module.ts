@@ -27,6 +27,13 @@ import { ResyncCoordinator } from './resync.coordinator';
     CallStore,
     CallResync,
   ],
-  exports: [NodeStateStore, NodeOwnership, RegistrationStore, REGISTRATION_READER, ENDPOINT_DETAIL_CONTRIBUTORS, CallStore],
+  exports: [
+    NodeStateStore,
+    NodeOwnership,
+    RegistrationStore,
+    REGISTRATION_READER,
+    ENDPOINT_DETAIL_CONTRIBUTORS,
+    CallStore,
+  ],
 })
 export class StateModule {}
