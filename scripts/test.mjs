@@ -54,11 +54,14 @@ if (only !== 'integration') suites.push(['unit', ['--selectProjects', 'unit']]);
 if (only !== 'unit') {
   // Host tools the integration tests use: openssl (TLS certificates for the lab Asterisk), Prometheus
   // (promtool rule tests; the dashboards' queries run on a real Prometheus) and SIPp (Debian's
-  // sip-tester, /usr/bin/sipp: SIP load from scenario files).
+  // sip-tester, /usr/bin/sipp: SIP load from scenario files) and redis-server (the cluster tests start
+  // their own Redis on a free port) and systemd (systemd-analyze verifies deploy/systemd/pbxpulse.service).
   const hostTools = [
     ['openssl', 'command -v openssl'],
     ['prometheus', 'test -x /usr/bin/prometheus && test -x /usr/bin/promtool'],
     ['sip-tester', 'test -x /usr/bin/sipp'],
+    ['redis-server', 'test -x /usr/bin/redis-server'],
+    ['systemd', 'test -x /usr/bin/systemd-analyze'],
   ].filter(([, check]) => spawnSync('sh', ['-c', check], { stdio: 'ignore' }).status !== 0);
   if (hostTools.length > 0) {
     const names = hostTools.map(([name]) => name).join(' ');

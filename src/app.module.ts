@@ -3,6 +3,7 @@ import { AmiModule } from './ami/ami.module';
 import { ApiModule } from './api/api.module';
 import { AriModule } from './ari/ari.module';
 import { BoardModule } from './board/board.module';
+import { ClusterModule } from './cluster/cluster.module';
 import { ConfigModule } from './config/config.module';
 import type { PbxpulseConfig } from './config/config.types';
 import { ControlModule } from './control/control.module';
@@ -31,6 +32,7 @@ export class AppModule {
         AmiModule,
         AriModule,
         StateModule,
+        ClusterModule,
         DetectorsModule,
         HealthModule,
         DiagnosticsModule,

@@ -57,6 +57,8 @@ export interface DaemonProcess {
   collectGarbage(): Promise<void>;
   /** SIGTERM, then SIGKILL after 10 s; resolves with the exit code (null when killed). */
   stop(): Promise<number | null>;
+  /** SIGKILL at once (a daemon that dies without logging off); resolves once it is gone. */
+  kill(): Promise<void>;
 }
 
 let clockTicks: number | undefined;
@@ -204,6 +206,11 @@ export async function startDaemonProcess(opts: DaemonProcessOptions): Promise<Da
       inspectPort === undefined
         ? Promise.reject(new Error('collectGarbage() needs startDaemonProcess({ inspector: true })'))
         : inspectorCall(inspectPort, 'HeapProfiler.collectGarbage'),
+    kill: async () => {
+      if (exit !== null) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
     stop: async () => {
       if (exit !== null) return exit.code;
       child.kill('SIGTERM');

@@ -153,6 +153,11 @@ export class AmiConnection {
     this.connect();
   }
 
+  /** Same as `start()`: an AMI connection can always be started again after `stop()`. */
+  resume(): void {
+    this.start();
+  }
+
   /** Log off (bounded), close the socket, reject what is pending, cancel every timer. */
   async stop(): Promise<void> {
     if (this.stopped) return;

@@ -27,7 +27,7 @@ export class AmiService
   private readonly surfaces = new Map<string, AmiPjsip>();
 
   constructor(@Inject(PBXPULSE_CONFIG) config: PbxpulseConfig, bus: EventBus) {
-    super('ami', bus);
+    super('ami', bus, config.cluster === undefined);
     const c = config.connections;
     for (const node of config.nodes) {
       const conn = new AmiConnection({

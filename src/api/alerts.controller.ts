@@ -1,6 +1,7 @@
-import { Controller, Get, Query, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, Optional, Query, UseGuards, UseInterceptors } from '@nestjs/common';
 import { BadRequestError } from '../common/errors';
 import { ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { FleetRelayService } from '../cluster/fleet-relay.service';
 import { AlertsService } from '../detectors/alerts.service';
 import type { Alert, AlertType } from '../events/pbx-events';
 import { NodeStateStore } from '../state/node-state.store';
@@ -32,6 +33,7 @@ export class AlertsController {
   constructor(
     private readonly state: NodeStateStore,
     private readonly alerts: AlertsService,
+    @Optional() private readonly fleet?: FleetRelayService,
   ) {}
 
   /** Optional filters: `?node=` (a configured node), `?type=` (one of ALERT_TYPES). */
@@ -49,6 +51,16 @@ export class AlertsController {
     if (type !== undefined && !ALERT_TYPES.includes(type as AlertType)) {
       throw new BadRequestError(`type: expected one of ${ALERT_TYPES.join(', ')}`);
     }
-    return { alerts: this.alerts.list({ node, type: type as AlertType | undefined }) };
+    const local = this.alerts.list({ node, type: type as AlertType | undefined });
+    const fleet = this.fleet;
+    if (!fleet?.isClustered) return { alerts: local };
+    // Cluster mode: the alerts of nodes watched elsewhere come from the fleet's stream.
+    const remote = this.state
+      .names()
+      .filter((n) => node === undefined || n === node)
+      .flatMap((n) => fleet.remote(n)?.alerts ?? [])
+      .filter((a) => type === undefined || a.type === type);
+    const alerts = [...local.filter((a) => fleet.remote(a.node) === undefined), ...remote];
+    return { alerts: alerts.sort((a, b) => a.since.localeCompare(b.since)) };
   }
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { ClusterModule } from '../cluster/cluster.module';
 import { ControlModule } from '../control/control.module';
 import { DetectorsModule } from '../detectors/detectors.module';
 import { DiagnosticsModule } from '../health/diagnostics/diagnostics.module';
@@ -31,7 +32,7 @@ export class ApiErrorsModule {}
  * filter. Queries read the stores and services of the layers below; commands go through control.
  */
 @Module({
-  imports: [ApiErrorsModule, StateModule, DetectorsModule, DiagnosticsModule, ControlModule],
+  imports: [ApiErrorsModule, StateModule, DetectorsModule, DiagnosticsModule, ControlModule, ClusterModule],
   controllers: [
     NodesController,
     RegistrationsController,

@@ -164,6 +164,20 @@ export class AriConnection {
   }
 
   /**
+   * Connect again after `stop()` (a cluster daemon got the node's lease back), with a fresh backoff.
+   * Does nothing while running or before `start()`.
+   */
+  resume(): void {
+    if (!this.started || !this.stopped) return;
+    this.stopped = false;
+    this.backoff.reset();
+    this.failuresSinceUp = 0;
+    this.lastRetryLog = undefined;
+    this.status.set('connecting');
+    this.connect();
+  }
+
+  /**
    * Cancel timers, abort in-flight requests, close the socket with code 1000 and resolve once it is
    * closed (a peer that ignores the close is cut off after `connectTimeoutMs`). Final: no reconnect,
    * and `start()` afterwards does nothing.

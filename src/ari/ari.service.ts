@@ -35,7 +35,7 @@ export class AriService
   private readonly surfaces = new Map<string, AriQueries>();
 
   constructor(@Inject(PBXPULSE_CONFIG) config: PbxpulseConfig, bus: EventBus) {
-    super('ari', bus);
+    super('ari', bus, config.cluster === undefined);
     const c = config.connections;
     // A dedicated app name per daemon instance: an app that already exists without subscribeAll would
     // keep its old subscription model, and a second daemon with the same name would steal our socket.

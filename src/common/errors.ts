@@ -23,6 +23,9 @@ export type ErrorCode =
   | 'ARI_NOT_CONNECTED'
   | 'ARI_AUTH'
   | 'ARI_PROTOCOL'
+  // cluster
+  | 'NODE_WATCHED_ELSEWHERE'
+  | 'CLUSTER_UNAVAILABLE'
   // config
   | 'CONFIG_INVALID'
   | 'CONFIG_UNAVAILABLE'

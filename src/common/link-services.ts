@@ -10,6 +10,8 @@ export interface SupervisedLink {
   readonly status: StatusStream;
   start(): void;
   stop(): Promise<void>;
+  /** Connect again after `stop()` (a cluster daemon got the node's lease back). */
+  resume(): void;
 }
 
 /** Work to do after each (re)connect of a node's link: a resync, a version read. */
@@ -25,9 +27,14 @@ export abstract class LinkServiceBase<L extends SupervisedLink> {
   private readonly connectedHooks: Array<{ name: string; hook: ConnectedHook }> = [];
   private readonly hookLogger: Logger;
 
+  /**
+   * `autoStart` false (cluster mode): links start only through `watch(node)`, when this daemon holds
+   * the node's lease.
+   */
   protected constructor(
     private readonly kind: LinkKind,
     protected readonly bus: EventBus,
+    private readonly autoStart = true,
   ) {
     this.hookLogger = new Logger(`${kind.toUpperCase()} link`);
   }
@@ -71,8 +78,20 @@ export abstract class LinkServiceBase<L extends SupervisedLink> {
           previous = s.status;
         }),
       );
-      link.start();
+      if (this.autoStart) link.start();
     }
+  }
+
+  /** Open the node's link (cluster: this daemon now holds the node's lease). */
+  watch(node: string): void {
+    const link = this.connection(node);
+    link.start();
+    link.resume();
+  }
+
+  /** Close the node's link (cluster: the lease went to another daemon); resolves once logged off. */
+  async unwatch(node: string): Promise<void> {
+    await this.connection(node).stop();
   }
 
   async onModuleDestroy(): Promise<void> {

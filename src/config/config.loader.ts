@@ -29,6 +29,7 @@ import type {
   AmiEndpointConfig,
   AriEndpointConfig,
   AuthConfig,
+  ClusterConfig,
   ConnectionTuning,
   ControlTuning,
   DetectionTuning,
@@ -228,7 +229,9 @@ const ROOT_KEYS = [
   'log',
   'metrics',
   'nodes',
+  'cluster',
 ] as const;
+const CLUSTER_KEYS = ['redis'] as const;
 const HTTP_KEYS = ['host', 'port'] as const;
 const AUTH_KEYS = ['adminToken', 'adminTokenFile', 'viewerToken', 'viewerTokenFile'] as const;
 const CONNECTION_KEYS = Object.keys(CONFIG_DEFAULTS.connections) as (keyof ConnectionTuning)[];
@@ -306,6 +309,7 @@ class Validator {
     const log = this.log(map.log);
     const metrics = this.metrics(map.metrics);
     const nodes = this.nodes(map.nodes);
+    const cluster = this.cluster(map.cluster);
     if (
       http === undefined ||
       auth === undefined ||
@@ -316,11 +320,46 @@ class Validator {
       control === undefined ||
       log === undefined ||
       metrics === undefined ||
-      nodes === undefined
+      nodes === undefined ||
+      cluster === null
     ) {
       return undefined;
     }
-    return { http, auth, connections, state, detection, gateway, control, log, metrics, nodes, source };
+    const config: PbxpulseConfig = {
+      http,
+      auth,
+      connections,
+      state,
+      detection,
+      gateway,
+      control,
+      log,
+      metrics,
+      nodes,
+      source,
+    };
+    if (cluster !== undefined) config.cluster = cluster;
+    return config;
+  }
+
+  /** `cluster:`; undefined when absent (single daemon), null when invalid. */
+  private cluster(raw: unknown): ClusterConfig | undefined | null {
+    if (raw === undefined || raw === null) return undefined;
+    const map = this.mapping(raw, 'cluster', CLUSTER_KEYS, 'a mapping with redis');
+    if (map === undefined) return null;
+    // Never echoed: the URL may hold the Redis password.
+    const url = this.text(map, 'redis', 'cluster', {
+      required: 'the Redis shared by the daemons, like redis://127.0.0.1:6379',
+      expected: 'a redis:// or rediss:// URL like redis://127.0.0.1:6379',
+      secret: true,
+    });
+    if (url === undefined) return null;
+    const reason = redisUrlProblem(url.value);
+    if (reason !== undefined) {
+      this.problem('cluster.redis', `${reason} (the value is not shown: it may hold a password)`);
+      return null;
+    }
+    return { redis: url.value };
   }
 
   private metrics(raw: unknown): MetricsConfig | undefined {
@@ -780,6 +819,26 @@ class Validator {
   private problem(path: string, text: string): void {
     this.problems.push(`${path}: ${text}`);
   }
+}
+
+const REDIS_URL_EXPECTED = 'expected a redis:// or rediss:// URL like redis://127.0.0.1:6379';
+
+/** Why `value` is not a usable Redis URL, or undefined when it is. Never includes the value. */
+function redisUrlProblem(value: string): string | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    return REDIS_URL_EXPECTED;
+  }
+  if ((parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || parsed.hostname === '') {
+    return REDIS_URL_EXPECTED;
+  }
+  if (parsed.search !== '' || parsed.hash !== '') return `${REDIS_URL_EXPECTED} (no query or fragment)`;
+  if (!/^\/?(\d{1,2})?$/.test(parsed.pathname)) {
+    return `${REDIS_URL_EXPECTED}; the path can only be a database number, like /0`;
+  }
+  return undefined;
 }
 
 /**

@@ -15,6 +15,8 @@ export interface PbxpulseConfig {
   log: LogConfig;
   metrics: MetricsConfig;
   nodes: NodeConfig[];
+  /** Several daemons sharing the fleet through Redis; absent: one daemon watches every node (default). */
+  cluster?: ClusterConfig;
   /** Path of the file the config was read from (for messages), or `<embedded>`. */
   source: string;
 }
@@ -123,6 +125,15 @@ export interface PerEndpointMetricsConfig {
   mode: PerEndpointMetricsMode;
   /** `active` mode: endpoint label values per node and counter family before `<other>`. Default 1000. */
   maxEndpoints: number;
+}
+
+/** `cluster:`: the daemons of one fleet coordinate through one Redis (README, "Running several daemons"). */
+export interface ClusterConfig {
+  /**
+   * `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS). May hold a password: never log it,
+   * show `redactRedisUrl(redis)` instead.
+   */
+  redis: string;
 }
 
 export interface NodeConfig {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AmiModule } from '../ami/ami.module';
 import { AriModule } from '../ari/ari.module';
+import { ClusterModule } from '../cluster/cluster.module';
 import { GatewayModule } from '../gateway/gateway.module';
 import { DiagnosticsModule } from '../health/diagnostics/diagnostics.module';
 import { MetricsModule } from '../metrics/metrics.module';
@@ -10,7 +11,15 @@ import { CONTROL_CLOCK } from './reload-rate-limiter';
 
 /** Operator commands (reload, qualify) through the AMI surface: allowlist, per-node rate limit, audit. */
 @Module({
-  imports: [AmiModule, AriModule, StateModule, DiagnosticsModule, GatewayModule, MetricsModule],
+  imports: [
+    AmiModule,
+    AriModule,
+    ClusterModule,
+    StateModule,
+    DiagnosticsModule,
+    GatewayModule,
+    MetricsModule,
+  ],
   providers: [ControlService, { provide: CONTROL_CLOCK, useValue: Date.now }],
   exports: [ControlService],
 })

@@ -2,6 +2,8 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { AmiActionError } from '../ami/ami.errors';
 import { AmiService } from '../ami/ami.service';
 import { AriService } from '../ari/ari.service';
+import { ClusterService } from '../cluster/cluster.service';
+import { NodeWatchedElsewhereError } from '../cluster/cluster.errors';
 import { BadRequestError, NodeNotFoundError, NotConnectedError } from '../common/errors';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
@@ -85,6 +87,7 @@ export class ControlService {
     private readonly metrics: ControlMetrics,
     @Inject(CONTROL_CLOCK) private readonly now: ControlClock,
     @Optional() private readonly hub?: GatewayHub,
+    @Optional() private readonly cluster?: ClusterService,
   ) {
     this.limiter = new ReloadRateLimiter(config.control.reloadMinIntervalMs, now);
   }
@@ -107,6 +110,7 @@ export class ControlService {
       this.audit({ node, action: 'reload', module, result, by });
       throw err;
     };
+    await this.mayAct(node, (result, err) => refuse(result, err));
     const ami = this.ami.pjsip(node);
     if (!ami.isUp) refuse('not_connected', new NotConnectedError(`node '${node}': AMI is not connected`));
     const wait = this.limiter.acquire(node);
@@ -170,6 +174,10 @@ export class ControlService {
       done('bad_request', body === NON_JSON_BODY ? NON_JSON_REASON : undefined);
       throw err;
     }
+    await this.mayAct(node, (result, err) => {
+      done(result, err.message);
+      throw err;
+    });
     const ami = this.ami.pjsip(node);
     if (!ami.isUp) {
       done('not_connected');
@@ -188,6 +196,21 @@ export class ControlService {
     }
     done('ok');
     return { node, endpoint, result: 'queued' };
+  }
+
+  /**
+   * Cluster mode: only the daemon holding the node's lease acts on it (proven in Redis just before);
+   * `refuse` audits and throws.
+   */
+  private async mayAct(node: string, refuse: (result: ControlResult, err: Error) => never): Promise<void> {
+    try {
+      await this.cluster?.assertMayAct(node);
+    } catch (err) {
+      refuse(
+        err instanceof NodeWatchedElsewhereError ? 'watched_elsewhere' : 'cluster_unavailable',
+        err as Error,
+      );
+    }
   }
 
   /**

@@ -9,6 +9,20 @@ export type SnapshotPart = Exclude<keyof Snapshot, 'type' | 'seq'>;
 
 type PartReaders = { [P in SnapshotPart]?: () => Snapshot[P] };
 
+/** A delta before the fleet gave it its sequence number. */
+export type UnsequencedDelta = Omit<Delta, 'seq'>;
+
+/**
+ * Cluster mode: the fleet-wide ordering of deltas (a Redis Stream). `send` takes a delta published on
+ * this daemon; every delta of the fleet, this daemon's included, comes back through `GatewayHub.ingest`
+ * with its fleet sequence number. `snapshot` completes this daemon's snapshot with the nodes it does not
+ * watch.
+ */
+export interface FleetRelay {
+  send(delta: UnsequencedDelta): void;
+  snapshot(local: Snapshot): Snapshot;
+}
+
 /**
  * The ordered stream every WebSocket client reads: one global sequence, a bounded replay buffer for
  * `?since=` resumes, and the snapshot assembled from whoever contributes parts. State stores and
@@ -21,6 +35,7 @@ export class GatewayHub {
   private readonly capacity: number;
   private readonly listeners = new Set<(d: Delta) => void>();
   private readonly parts: PartReaders = {};
+  private relay: FleetRelay | undefined;
 
   constructor(@Inject(PBXPULSE_CONFIG) config: PbxpulseConfig) {
     this.capacity = config.gateway.replayBuffer;
@@ -36,6 +51,12 @@ export class GatewayHub {
   }
 
   snapshot(): Snapshot {
+    const local = this.localSnapshot();
+    return this.relay ? this.relay.snapshot(local) : local;
+  }
+
+  /** The snapshot of this daemon's own stores (cluster mode: without the nodes watched elsewhere). */
+  localSnapshot(): Snapshot {
     const p = this.parts;
     return {
       type: 'snapshot',
@@ -47,15 +68,44 @@ export class GatewayHub {
     };
   }
 
-  /** Sequence, buffer and fan out one delta; `data` must be the type `DeltaDataMap` names for `type`. */
+  /**
+   * Sequence, buffer and fan out one delta; `data` must be the type `DeltaDataMap` names for `type`.
+   * Cluster mode: handed to the relay instead, and fanned out when it comes back sequenced (`seq` of
+   * the returned delta is then 0).
+   */
   publish<T extends DeltaType>(type: T, node: string, data: DeltaDataMap[T], ts = Date.now()): DeltaOf<T> {
-    const typed: DeltaOf<T> = { type, seq: ++this.seq, node, ts: new Date(ts).toISOString(), data };
+    const iso = new Date(ts).toISOString();
+    if (this.relay) {
+      const unsequenced = { type, node, ts: iso, data } as unknown as UnsequencedDelta;
+      this.relay.send(unsequenced);
+      return { type, seq: 0, node, ts: iso, data };
+    }
+    const typed: DeltaOf<T> = { type, seq: ++this.seq, node, ts: iso, data };
     // TypeScript cannot see that a `DeltaOf<T>` for a generic T is a member of the `Delta` union.
-    const delta = typed as unknown as Delta;
+    this.append(typed as unknown as Delta);
+    return typed;
+  }
+
+  /** Cluster mode: from now on deltas are ordered by the fleet (see `FleetRelay`). */
+  useRelay(relay: FleetRelay, history: readonly Delta[]): void {
+    this.relay = relay;
+    for (const d of history) if (d.seq > this.seq) this.append(d, false);
+  }
+
+  /**
+   * Cluster mode: a delta of the fleet, in fleet order. One not newer than the last is dropped: clients
+   * rely on `seq` strictly increasing.
+   */
+  ingest(delta: Delta): void {
+    if (delta.seq <= this.seq) return;
+    this.append(delta);
+  }
+
+  private append(delta: Delta, fanOut = true): void {
+    this.seq = delta.seq;
     this.buffer.push(delta);
     if (this.buffer.length > this.capacity) this.buffer.shift();
-    for (const l of this.listeners) l(delta);
-    return typed;
+    if (fanOut) for (const l of this.listeners) l(delta);
   }
 
   /**
@@ -67,7 +117,15 @@ export class GatewayHub {
     if (seq === this.seq) return [];
     const oldest = this.buffer[0]?.seq ?? this.seq + 1;
     if (seq < oldest - 1) return undefined;
-    return this.buffer.slice(seq - oldest + 1);
+    // Consecutive for a single daemon; a cluster daemon may have gaps (a delta it dropped), so search.
+    let lo = 0;
+    let hi = this.buffer.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.buffer[mid].seq <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.buffer.slice(lo);
   }
 
   listen(fn: (d: Delta) => void): () => void {

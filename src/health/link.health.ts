@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import {
   type HealthIndicatorFunction,
   type HealthIndicatorResult,
   HealthIndicatorService,
 } from '@nestjs/terminus';
 import type { LinkKind } from '../events/pbx-events';
+import { NodeOwnership } from '../state/node-ownership';
 import { NodeStateStore } from '../state/node-state.store';
 
 const LINKS: readonly LinkKind[] = ['ami', 'ari'];
@@ -18,13 +19,41 @@ export class LinkHealthIndicator {
   constructor(
     private readonly state: NodeStateStore,
     private readonly health: HealthIndicatorService,
+    @Optional() private readonly ownership?: NodeOwnership,
   ) {}
 
-  /** Per node, in configuration order: `node:<name>`, then `ami:<name>` and `ari:<name>`. */
+  /**
+   * Per node, in configuration order: `node:<name>`, then `ami:<name>` and `ari:<name>`. A cluster
+   * daemon checks the nodes it watches only, after its `cluster` indicator.
+   */
   checks(): HealthIndicatorFunction[] {
-    return this.state
-      .names()
-      .flatMap((node) => [() => this.node(node), ...LINKS.map((link) => () => this.link(node, link))]);
+    const cluster = this.ownership?.isClustered ? [() => this.cluster()] : [];
+    return [
+      ...cluster,
+      ...this.state
+        .names()
+        .filter((node) => this.ownership?.watches(node) ?? true)
+        .flatMap((node) => [() => this.node(node), ...LINKS.map((link) => () => this.link(node, link))]),
+    ];
+  }
+
+  /**
+   * `cluster`: down until Redis first answered (the daemon does not know yet what to watch); up after,
+   * with `mode: degraded` while Redis is unreachable (the held nodes are still watched).
+   */
+  cluster(): HealthIndicatorResult {
+    const session = this.health.check('cluster');
+    const view = this.ownership?.cluster();
+    if (!view) return session.down({ message: 'cluster state not available yet' });
+    const data = {
+      daemon: view.daemon,
+      redis: view.redis,
+      mode: view.mode,
+      daemons: view.daemons,
+      watching: view.watching,
+      unwatched: view.unwatched,
+    };
+    return view.mode === 'starting' ? session.down(data) : session.up(data);
   }
 
   /**

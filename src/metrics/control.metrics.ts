@@ -19,7 +19,10 @@ export type ControlResult =
   | 'unauthorized'
   | 'forbidden'
   | 'bad_request'
-  | 'node_not_found';
+  | 'node_not_found'
+  // cluster mode: another daemon watches the node / this daemon cannot confirm its lease
+  | 'watched_elsewhere'
+  | 'cluster_unavailable';
 
 /** `node` label of a call naming a node that is not configured (never the requested name). */
 export const UNKNOWN_NODE_LABEL = '<unknown>';

@@ -3,6 +3,7 @@ import { AmiModule } from '../ami/ami.module';
 import { AriModule } from '../ari/ari.module';
 import { CallResync } from './calls/call.resync';
 import { CallStore } from './calls/call.store';
+import { NodeOwnership } from './node-ownership';
 import { NodeStateStore } from './node-state.store';
 import { ENDPOINT_DETAIL_CONTRIBUTORS, EndpointDetailRegistry } from './registrations/endpoint-detail';
 import { RegistrationStore } from './registrations/registration.store';
@@ -19,6 +20,7 @@ import { OutboundRegistrationStore } from './trunks/outbound-registration.store'
   imports: [AmiModule, AriModule],
   providers: [
     NodeStateStore,
+    NodeOwnership,
     ResyncCoordinator,
     RegistrationStore,
     { provide: REGISTRATION_READER, useExisting: RegistrationStore },
@@ -29,6 +31,7 @@ import { OutboundRegistrationStore } from './trunks/outbound-registration.store'
   ],
   exports: [
     NodeStateStore,
+    NodeOwnership,
     RegistrationStore,
     REGISTRATION_READER,
     ENDPOINT_DETAIL_CONTRIBUTORS,
