@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import { seededRandom, fuzzSeed } from '../../test/support/fuzz';
 import { CONFIG_EXIT_CODE, loadConfigOrExit } from './config.cli';
+import { CONFIG_DEFAULTS } from './config.loader';
 
 class ExitCalled extends Error {
   constructor(readonly code: number) {
@@ -13,32 +14,21 @@ const SECRETS = [
   'fuzz-ari-password-28',
   'fuzz-admin-token-5510',
   'fuzz-viewer-token-9034',
+  'fuzz-redis-password-417',
 ];
 
-/** Every section set, two nodes: each key of the file is a place to put a wrong shape. */
+const { amiPort: _amiPort, ...DEFAULT_SECTIONS } = CONFIG_DEFAULTS;
+
+/**
+ * Every section set (the loader's defaults, so a new key is fuzzed as soon as it exists), two nodes:
+ * each key of the file is a place to put a wrong shape.
+ */
 const VALID = {
+  ...DEFAULT_SECTIONS,
   http: { host: '127.0.0.1', port: 9630 },
   auth: { adminToken: SECRETS[2], viewerToken: SECRETS[3] },
-  connections: {
-    reconnectInitialDelayMs: 250,
-    reconnectMaxDelayMs: 5000,
-    actionTimeoutMs: 10000,
-    connectTimeoutMs: 5000,
-    keepaliveIntervalMs: 15000,
-    maxFrameBytes: 1048576,
-  },
-  state: { reconcileIntervalMs: 60000 },
-  detection: {
-    authLoopThreshold: 3,
-    authLoopWindowMs: 60000,
-    authLoopQuietMs: 120000,
-    aorNotFoundWindowMs: 300000,
-    securityEventBuffer: 1000,
-  },
-  gateway: { maxBufferedBytes: 1048576, replayBuffer: 10000, heartbeatIntervalMs: 30000 },
-  control: { reloadMinIntervalMs: 10000 },
   log: { format: 'json', level: 'log' },
-  metrics: { perEndpoint: { mode: 'active', maxEndpoints: 1000 } },
+  cluster: { redis: `redis://:${SECRETS[4]}@127.0.0.1:6379/0` },
   nodes: [
     {
       name: 'pbx1',
@@ -196,7 +186,13 @@ describe('configuration under fuzzed YAML shapes', () => {
       expect({ ...context, unnamed: problems.filter((p) => p === undefined).length }).toMatchObject({
         unnamed: 0,
       });
-      expect({ ...context, named: problems.some((p) => related(p!, keyPath(path))) }).toMatchObject({
+      // A cross-key rule names the other key first and this one in its text
+      // (`connections.reconnectMaxDelayMs: must be at least reconnectInitialDelayMs …`).
+      const leaf = String(path[path.length - 1]);
+      const named =
+        problems.some((p) => related(p!, keyPath(path))) ||
+        out.lines.slice(1).some((l) => typeof path[path.length - 1] === 'string' && l.includes(` ${leaf} `));
+      expect({ ...context, named }).toMatchObject({
         named: true,
       });
     }
