@@ -5,6 +5,7 @@
  * spread over two and three daemons is visible.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Redis } from 'ioredis';
 import { type DaemonProcess, startDaemonProcess } from '../../bench/support/daemon-process';
 import { expectEventually } from '../support/expect-eventually';
@@ -90,6 +91,8 @@ async function metric(d: DaemonProcess, name: string): Promise<string[]> {
   const text = await (await fetch(`${d.url}/metrics`)).text();
   return text.split('\n').filter((l) => l.startsWith(name));
 }
+
+const ALERT_RULES = path.join(__dirname, '..', '..', 'deploy', 'prometheus', 'pbxpulse-alerts.yml');
 
 describe('cluster: several daemons share the fleet through Redis', () => {
   let redis: TestRedis;
@@ -193,6 +196,13 @@ describe('cluster: several daemons share the fleet through Redis', () => {
         .sort();
     expect(nodesSeen('pbxpulse_ami_up')).toEqual([...NODES].sort());
     expect(nodesSeen('pbxpulse_ari_reconnects_total')).toEqual([...NODES].sort());
+    // Every cluster series the alert rules name is exported by a cluster daemon.
+    const rules = fs.readFileSync(ALERT_RULES, 'utf8');
+    const named = new Set([...rules.matchAll(/\bpbxpulse_cluster_[a-z_]+/g)].map((m) => m[0]));
+    expect(named.size).toBeGreaterThan(1);
+    const text = await (await fetch(`${a.url}/metrics`)).text();
+    for (const n of named)
+      expect({ n, exposed: text.includes(`# TYPE ${n} `) }).toEqual({ n, exposed: true });
   }, 90_000);
 
   it('control actions run on the watcher only; elsewhere 409', async () => {
