@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Backoff } from '../common/backoff';
+import { LivenessWatch } from '../common/liveness-watch';
 import { StatusStream } from '../common/status-stream';
 import type { AmiMessage } from './ami.message';
 import { AmiFrameParser, type MalformedReason } from './ami.parser';
@@ -20,7 +21,10 @@ export interface AmiConnectionOptions {
   actionTimeoutMs: number;
   /** TCP connect + greeting + Login must finish within this. */
   connectTimeoutMs: number;
-  /** A `Ping` is sent this often; no answer within the action timeout drops the link. */
+  /**
+   * Liveness budget: after this long without a byte from Asterisk the link is dropped. A `Ping` is sent
+   * after a third of it in silence, so a quiet but healthy link always answers in time.
+   */
   keepaliveIntervalMs: number;
   maxFrameBytes: number;
   random?: () => number;
@@ -118,8 +122,7 @@ export class AmiConnection {
   private seq = 0;
   private reconnectTimer?: NodeJS.Timeout;
   private connectTimer?: NodeJS.Timeout;
-  private keepaliveTimer?: NodeJS.Timeout;
-  private pingInFlight = false;
+  private liveness?: LivenessWatch;
   /** Why the current socket is being dropped, when we drop it ourselves. */
   private dropReason?: string;
   private lastRetryLog = { text: '', at: 0 };
@@ -323,7 +326,9 @@ export class AmiConnection {
       this.options.connectTimeoutMs,
     );
     socket.on('data', (chunk: Buffer) => {
-      if (socket === this.socket) this.parser.push(chunk);
+      if (socket !== this.socket) return;
+      this.liveness?.seen();
+      this.parser.push(chunk);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       socketError = describeSocketError(err, host, port);
@@ -404,25 +409,19 @@ export class AmiConnection {
 
   private startKeepalive(socket: net.Socket): void {
     this.stopKeepalive();
-    this.keepaliveTimer = setInterval(() => {
-      if (this.pingInFlight) return;
-      this.pingInFlight = true;
-      const timeoutMs = Math.min(this.options.actionTimeoutMs, this.options.keepaliveIntervalMs);
-      this.action('Ping', {}, { timeoutMs })
-        .catch((err: Error) => {
-          if (err instanceof AmiActionTimeoutError)
-            this.drop(socket, `keepalive Ping unanswered for ${timeoutMs} ms`);
-        })
-        .finally(() => {
-          this.pingInFlight = false;
-        });
-    }, this.options.keepaliveIntervalMs);
+    const budget = this.options.keepaliveIntervalMs;
+    this.liveness = new LivenessWatch({
+      deadAfterMs: budget,
+      // The answer is only a sign of life: the watch decides, so the Ping's own outcome is ignored.
+      probe: () => void this.action('Ping', {}, { timeoutMs: budget }).catch(() => undefined),
+      dead: (silentMs) => this.drop(socket, `nothing received from Asterisk for ${silentMs} ms (keepalive)`),
+    });
+    this.liveness.start();
   }
 
   private stopKeepalive(): void {
-    clearInterval(this.keepaliveTimer);
-    this.keepaliveTimer = undefined;
-    this.pingInFlight = false;
+    this.liveness?.stop();
+    this.liveness = undefined;
   }
 
   private rejectAll(reason: string): void {
