@@ -296,7 +296,11 @@ describe('AmiConnection against a fake AMI server', () => {
     conn.start();
     await expectEventually(() => expect(conn!.isUp).toBe(true));
     server.ignore.add('Ping');
-    await expectEventually(() => expect(conn!.status.value.lastError).toMatch(/keepalive Ping unanswered/));
+    await expectEventually(() =>
+      expect(conn!.status.value.lastError).toMatch(/^nothing received from Asterisk for \d+ ms \(keepalive\)$/),
+    );
+    // Probed after a third of the budget of silence, before it was declared dead.
+    expect(server.actions('Ping').length).toBeGreaterThanOrEqual(1);
     server.ignore.delete('Ping');
     await expectEventually(() => expect(server.connections).toBeGreaterThanOrEqual(2));
     await expectEventually(() => expect(conn!.isUp).toBe(true));
