@@ -1,0 +1,71 @@
+import { labNodeYaml, labStart, labStop } from '../support/lab-asterisk';
+import { labLoadConfig, startLabLoad, type LabLoad } from '../support/lab-load';
+import { startDaemon, type TestDaemon } from '../support/daemon';
+import { formatDrift } from '../support/drift';
+import { expectEventually } from '../support/expect-eventually';
+import { restartCycle, type RestartOutcome } from '../support/restart-cycle';
+
+const ENDPOINTS = 40;
+const RESTARTS = 10;
+const NODE = 'lab';
+
+/**
+ * Asterisk restarts while SIPp keeps registering and calling (the lab Asterisk, 40 UDP endpoints,
+ * 20 REGISTER/s, 2 calls/s of 4 s to Echo): after each, the daemon, with its default connection settings,
+ * is ready within 5 s of Asterisk being fully booted, and its endpoints, contacts and channels equal
+ * what Asterisk's CLI lists (0 ghosts, 0 missing). The 100-restart run is `bench/restarts.bench.ts`.
+ */
+describe('Asterisk restarts under SIP load', () => {
+  const files = labLoadConfig(ENDPOINTS);
+  let daemon: TestDaemon | undefined;
+  let load: LabLoad | undefined;
+
+  beforeAll(async () => {
+    await labStart(files);
+  }, 60_000);
+
+  afterAll(async () => {
+    await load?.stop().catch(() => undefined);
+    await daemon?.close();
+    await labStop();
+  }, 60_000);
+
+  it(`${RESTARTS} restarts (one a stop and a start 5 s later): ready within 5 s of the boot, 0 drift after each`, async () => {
+    daemon = await startDaemon(labNodeYaml(NODE));
+    await expectEventually(async () => expect((await daemon!.get('/health/ready')).status).toBe(200), 15_000);
+    load = await startLabLoad({ endpoints: ENDPOINTS, regRate: 20, callRate: 2, callHoldMs: 4000, maxSeconds: 600 });
+    // Every endpoint registered once before the first restart.
+    await expectEventually(
+      async () => {
+        const { body } = await daemon!.get(`/api/v1/nodes/${NODE}/endpoints?registered=true`);
+        expect(body.endpoints.length).toBeGreaterThanOrEqual(ENDPOINTS);
+      },
+      15_000,
+      250,
+    );
+
+    const outcomes: RestartOutcome[] = [];
+    for (let i = 0; i < RESTARTS; i++) {
+      const kind = i === RESTARTS / 2 ? 'stop-start' : 'restart';
+      const o = await restartCycle({ url: daemon.url, node: NODE, kind, downMs: 5000, files });
+      outcomes.push(o);
+      console.log(
+        `#${i + 1} ${kind}: ready ${o.readyMs} ms after boot, matched the CLI ${o.settleMs} ms later: ${formatDrift(o.drift)}`,
+      );
+      expect({ restart: i + 1, readyMs: o.readyMs < 5000, drift: o.driftTotal }).toEqual({
+        restart: i + 1,
+        readyMs: true,
+        drift: 0,
+      });
+    }
+    const sipp = await load.stop();
+    load = undefined;
+    const worst = Math.max(...outcomes.map((o) => o.readyMs));
+    console.log(
+      `worst ready-after-boot ${worst} ms over ${RESTARTS} restarts; SIPp: ${sipp.register.final.successful} registrations, ${sipp.calls.final.successful} calls completed (${sipp.calls.final.failed} cut by the restarts)`,
+    );
+    // The load was real: registrations and calls went through between the restarts.
+    expect(sipp.register.final.successful).toBeGreaterThan(ENDPOINTS);
+    expect(sipp.calls.final.successful).toBeGreaterThan(0);
+  }, 300_000);
+});
