@@ -49,7 +49,10 @@ describe('network faults between pbxpulse and Asterisk', () => {
       () => {
         const e = daemon.events.find(
           (ev): ev is Extract<PbxEvent, { type: 'node.connection_changed' }> =>
-            ev.type === 'node.connection_changed' && ev.link === link && ev.status === status && ev.ts >= since,
+            ev.type === 'node.connection_changed' &&
+            ev.link === link &&
+            ev.status === status &&
+            ev.ts >= since,
         );
         if (!e) throw new Error(`no ${link} ${status} since ${since}`);
         return e;
@@ -187,7 +190,9 @@ describe('network faults between pbxpulse and Asterisk', () => {
       async () => {
         const ready = await daemon.get('/health/ready');
         expect(ready.status).toBe(503);
-        expect(ready.body.error[`node:${NODE}`].ariError).toBe(`connect timeout after ${CONNECT_TIMEOUT_MS} ms`);
+        expect(ready.body.error[`node:${NODE}`].ariError).toBe(
+          `connect timeout after ${CONNECT_TIMEOUT_MS} ms`,
+        );
       },
       CONNECT_TIMEOUT_MS * 2 + 1000,
       50,

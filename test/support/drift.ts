@@ -45,6 +45,8 @@ export interface Drift {
   pbxpulse: number;
   ghosts: number;
   missing: number;
+  /** Up to 5 of each, for the report. */
+  examples: { ghosts: string[]; missing: string[] };
 }
 
 /**
@@ -53,11 +55,15 @@ export interface Drift {
  * what changed while the three were read counts as neither).
  */
 export function drift(before: Set<string>, daemon: Set<string>, after: Set<string>): Drift {
-  let ghosts = 0;
-  let missing = 0;
-  for (const k of daemon) if (!before.has(k) && !after.has(k)) ghosts++;
-  for (const k of before) if (after.has(k) && !daemon.has(k)) missing++;
-  return { asterisk: after.size, pbxpulse: daemon.size, ghosts, missing };
+  const ghosts = [...daemon].filter((k) => !before.has(k) && !after.has(k));
+  const missing = [...before].filter((k) => after.has(k) && !daemon.has(k));
+  return {
+    asterisk: after.size,
+    pbxpulse: daemon.size,
+    ghosts: ghosts.length,
+    missing: missing.length,
+    examples: { ghosts: ghosts.slice(0, 5), missing: missing.slice(0, 5) },
+  };
 }
 
 interface EndpointView {
@@ -126,6 +132,10 @@ export function driftTotal(report: DriftReport): number {
 
 export function formatDrift(report: DriftReport): string {
   return Object.entries(report)
-    .map(([k, d]) => `${k} ${d.pbxpulse}/${d.asterisk} (ghosts ${d.ghosts}, missing ${d.missing})`)
+    .map(
+      ([k, d]) =>
+        `${k} ${d.pbxpulse}/${d.asterisk} (ghosts ${d.ghosts}${d.ghosts ? ` e.g. ${d.examples.ghosts.join(', ')}` : ''}, ` +
+        `missing ${d.missing}${d.missing ? ` e.g. ${d.examples.missing.join(', ')}` : ''})`,
+    )
     .join('; ');
 }

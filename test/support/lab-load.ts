@@ -1,9 +1,9 @@
 /**
  * SIP load on the lab Asterisk (test/support/lab-asterisk.ts) for the restart-under-load test, the
  * restart benchmark and the soak: the lab's base pjsip.conf plus N generated UDP endpoints (`3000` …,
- * password `pw<name>`, one contact each that a new registration replaces), and two SIPp runs against it,
- * one registering the endpoints over and over with digest auth, one placing calls to 600 (Echo) with
- * G.711 RTP, both until stopped.
+ * password `pw<name>`, one contact each that a new registration replaces), and SIP load from two SIPp
+ * runs (on the lab or any PBX whose context has 600 = Echo): one registering the endpoints over and over
+ * with digest auth, one placing calls to 600 with G.711 RTP, both until stopped.
  */
 import { freePort } from './prometheus-server';
 import { LAB, labBaseConfig } from './lab-asterisk';
@@ -41,11 +41,16 @@ export function labLoadConfig(n: number): Record<string, string> {
       '',
     ].join('\n'),
   );
-  return { 'pjsip.conf': `${base}\n; generated load endpoints (test/support/lab-load.ts)\n${generated.join('\n')}` };
+  return {
+    'pjsip.conf': `${base}\n; generated load endpoints (test/support/lab-load.ts)\n${generated.join('\n')}`,
+  };
 }
 
-export interface LabLoadOptions {
-  endpoints: number;
+export interface SipLoadOptions {
+  /** SIP server, host:port (UDP). */
+  target: string;
+  /** Endpoint = auth user = AOR names; the password of each is `pw<name>`. */
+  names: readonly string[];
   /** REGISTERs per second. */
   regRate: number;
   /** New calls per second, each held `callHoldMs`. */
@@ -55,17 +60,18 @@ export interface LabLoadOptions {
   maxSeconds: number;
 }
 
-export interface LabLoad {
+export interface SipLoad {
   /** Soft-stops both SIPp runs (no new calls; running calls end) and returns their statistics. */
   stop(): Promise<{ register: SippResult; calls: SippResult }>;
 }
 
-export async function startLabLoad(o: LabLoadOptions): Promise<LabLoad> {
-  const dir = sippWorkDir('pbxpulse-lab-load-');
-  const users = loadEndpointNames(o.endpoints).map((n) => [n, `pw${n}`, '3600']);
+/** SIPp registering `names` over and over and calling 600 (Echo) as them, until stopped. */
+export async function startSipLoad(o: SipLoadOptions): Promise<SipLoad> {
+  const dir = sippWorkDir('pbxpulse-sip-load-');
+  const users = o.names.map((n) => [n, `pw${n}`, '3600']);
   const regCsv = writeInjectionCsv(dir, 'register-users.csv', users);
   const callCsv = writeInjectionCsv(dir, 'call-users.csv', users);
-  const target = `${LAB.host}:${LAB.sipPort}`;
+  const target = o.target;
   const register = startSipp({
     dir,
     scenario: 'register',
@@ -97,4 +103,11 @@ export async function startLabLoad(o: LabLoadOptions): Promise<LabLoad> {
       return { register: r, calls: c };
     },
   };
+}
+
+/** `startSipLoad` on the lab's generated endpoints (`labLoadConfig(endpoints)`). */
+export function startLabLoad(
+  o: Omit<SipLoadOptions, 'target' | 'names'> & { endpoints: number },
+): Promise<SipLoad> {
+  return startSipLoad({ ...o, target: `${LAB.host}:${LAB.sipPort}`, names: loadEndpointNames(o.endpoints) });
 }

@@ -1,12 +1,12 @@
 /**
- * One Asterisk restart of the lab (`core restart now`, or `core stop now` and a start some seconds
- * later) watched by a pbxpulse daemon reached over HTTP (in this process or its own): how long after
+ * One Asterisk restart (`core restart now`, or `core stop now` and a start some seconds later) of the
+ * lab or of a benchmark's own PBX, watched by a pbxpulse daemon reached over HTTP (in this process or
+ * its own): how long after
  * Asterisk was fully booted the daemon was ready again, and whether its endpoints, contacts and
  * channels then equal what Asterisk's CLI lists. Shared by the restart-under-load test, the restart
  * benchmark and the soak.
  */
-import { compareWithCli, driftTotal, type DriftReport } from './drift';
-import { labCli, labStart, labStop } from './lab-asterisk';
+import { compareWithCli, driftTotal, type Cli, type DriftReport } from './drift';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -30,10 +30,12 @@ export interface RestartCycleOptions {
   url: string;
   node: string;
   kind: RestartKind;
+  /** The PBX's CLI (`asterisk -rx`). */
+  cli: Cli;
+  /** `stop-start`: stops Asterisk, waits `downMs`, starts it and resolves once it is fully booted. */
+  stopStart?: (downMs: number) => Promise<void>;
   /** `stop-start`: how long Asterisk stays down. */
   downMs?: number;
-  /** `stop-start`: the files `labStart` installs (the load endpoints). */
-  files?: Record<string, string>;
   /** Give up on readiness after this long past the boot (the assertion is the caller's). */
   readyTimeoutMs?: number;
   /** Keep comparing with the CLI this long for a drift-free reading. */
@@ -52,14 +54,14 @@ async function readyStatus(url: string): Promise<number> {
   return res?.status ?? 0;
 }
 
-/** Waits until a new lab Asterisk (started after `issuedAt`) is fully booted; resolves with that time. */
-async function waitNewBoot(issuedAt: number, timeoutMs = 60_000): Promise<number> {
+/** Waits until a new Asterisk (started after `issuedAt`) is fully booted; resolves with that time. */
+async function waitNewBoot(cli: Cli, issuedAt: number, timeoutMs = 60_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
-      await labCli('core waitfullybooted', 5000);
+      await cli('core waitfullybooted', 5000);
       const booted = Date.now();
-      const out = await labCli('core show uptime seconds', 5000);
+      const out = await cli('core show uptime seconds', 5000);
       const uptime = Number(/System uptime:\s*(\d+)/.exec(out)?.[1] ?? NaN);
       // The old process may still answer for a moment after `core restart now`.
       if (uptime <= (Date.now() - issuedAt) / 1000 + 1) return booted;
@@ -78,13 +80,12 @@ export async function restartCycle(o: RestartCycleOptions): Promise<RestartOutco
   if (o.kind === 'restart') {
     const issued = Date.now();
     // The CLI connection dies with the process it talks to: an error here is expected.
-    await labCli('core restart now', 10_000).catch(() => undefined);
-    booted = await waitNewBoot(issued);
+    await o.cli('core restart now', 10_000).catch(() => undefined);
+    booted = await waitNewBoot(o.cli, issued);
   } else {
-    await labStop();
+    if (!o.stopStart) throw new Error('a stop-start cycle needs stopStart');
     const stopped = Date.now();
-    await sleep(o.downMs ?? 5000);
-    await labStart(o.files ?? {});
+    await o.stopStart(o.downMs ?? 5000);
     booted = Date.now();
     downMs = booted - stopped;
   }
@@ -100,11 +101,13 @@ export async function restartCycle(o: RestartCycleOptions): Promise<RestartOutco
     }
     await sleep(50);
   }
-  if (readyAt === undefined) throw new Error(`the daemon was not ready within ${o.readyTimeoutMs ?? 30_000} ms of the boot`);
+  if (readyAt === undefined) {
+    throw new Error(`the daemon was not ready within ${o.readyTimeoutMs ?? 30_000} ms of the boot`);
+  }
   const settleDeadline = Date.now() + (o.settleTimeoutMs ?? 15_000);
   let report: DriftReport;
   for (;;) {
-    report = await compareWithCli(labCli, o.url, o.node);
+    report = await compareWithCli(o.cli, o.url, o.node);
     if (driftTotal(report) === 0 || Date.now() > settleDeadline) break;
     await sleep(250);
   }
