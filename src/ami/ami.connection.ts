@@ -62,10 +62,25 @@ export interface AmiListResult<T = AmiMessage> {
   complete?: AmiMessage;
 }
 
+/**
+ * Why a logged-in session ended: Asterisk closed it (shutdown, restart, or it gave up on a reader that
+ * let a write wait past `writetimeout`), the TCP connection was reset, nothing arrived within the
+ * keepalive budget, or another socket error.
+ */
+export type AmiDisconnectReason = 'closed' | 'reset' | 'keepalive' | 'error';
+export const AMI_DISCONNECT_REASONS: readonly AmiDisconnectReason[] = [
+  'closed',
+  'reset',
+  'keepalive',
+  'error',
+];
+
 /** Counters read at scrape time by the metrics layer. */
 export interface AmiConnectionStats {
   /** Connection attempts after the first one. */
   reconnects: number;
+  /** Logged-in sessions lost, by reason (each is followed by a reconnect and a resync). */
+  disconnects: Record<AmiDisconnectReason, number>;
   /** Frames skipped because they were oversized or not `Key: Value`. */
   malformedFrames: number;
   /** Every event frame received (async events and list items). */
@@ -98,7 +113,12 @@ const RETRY_LOG_INTERVAL_MS = 60_000;
  */
 export class AmiConnection {
   readonly status = new StatusStream('down');
-  readonly stats: AmiConnectionStats = { reconnects: 0, malformedFrames: 0, events: 0 };
+  readonly stats: AmiConnectionStats = {
+    reconnects: 0,
+    malformedFrames: 0,
+    events: 0,
+    disconnects: { closed: 0, reset: 0, keepalive: 0, error: 0 },
+  };
 
   /** Async events (not items of a list this connection asked for). Called synchronously per frame. */
   onEvent?: (msg: AmiMessage) => void;
@@ -125,6 +145,7 @@ export class AmiConnection {
   private liveness?: LivenessWatch;
   /** Why the current socket is being dropped, when we drop it ourselves. */
   private dropReason?: string;
+  private dropKind?: AmiDisconnectReason;
   private lastRetryLog = { text: '', at: 0 };
 
   constructor(private readonly options: AmiConnectionOptions) {
@@ -313,6 +334,7 @@ export class AmiConnection {
     if (this.attempts > 1) this.stats.reconnects += 1;
     this.loggedIn = false;
     this.dropReason = undefined;
+    this.dropKind = undefined;
     this.idPrefix = randomBytes(4).toString('hex');
     this.parser.reset();
     const { host, port } = this.options;
@@ -321,6 +343,7 @@ export class AmiConnection {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
     let socketError: string | undefined;
+    let errorKind: AmiDisconnectReason | undefined;
     this.connectTimer = setTimeout(
       () => this.drop(socket, `connect and login timed out after ${this.options.connectTimeoutMs} ms`),
       this.options.connectTimeoutMs,
@@ -332,9 +355,14 @@ export class AmiConnection {
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       socketError = describeSocketError(err, host, port);
+      errorKind = err.code === 'ECONNRESET' ? 'reset' : 'error';
     });
     socket.on('close', () =>
-      this.onClose(socket, this.dropReason ?? socketError ?? 'connection closed by Asterisk'),
+      this.onClose(
+        socket,
+        this.dropReason ?? socketError ?? 'connection closed by Asterisk',
+        this.dropKind ?? errorKind ?? 'closed',
+      ),
     );
   }
 
@@ -376,11 +404,12 @@ export class AmiConnection {
     }
   }
 
-  private onClose(socket: net.Socket, reason: string): void {
+  private onClose(socket: net.Socket, reason: string, kind: AmiDisconnectReason): void {
     if (socket !== this.socket) return;
     clearTimeout(this.connectTimer);
     this.stopKeepalive();
     const wasUp = this.loggedIn;
+    if (wasUp && !this.stopped) this.stats.disconnects[kind] += 1;
     this.loggedIn = false;
     this.socket = undefined;
     this.rejectAll(reason);
@@ -401,9 +430,10 @@ export class AmiConnection {
   }
 
   /** Drop a socket we consider dead or refused; `close` then schedules the reconnect. */
-  private drop(socket: net.Socket, reason: string): void {
+  private drop(socket: net.Socket, reason: string, kind: AmiDisconnectReason = 'error'): void {
     if (socket !== this.socket) return;
     this.dropReason = reason;
+    this.dropKind = kind;
     socket.destroy();
   }
 
@@ -414,7 +444,8 @@ export class AmiConnection {
       deadAfterMs: budget,
       // The answer is only a sign of life: the watch decides, so the Ping's own outcome is ignored.
       probe: () => void this.action('Ping', {}, { timeoutMs: budget }).catch(() => undefined),
-      dead: (silentMs) => this.drop(socket, `nothing received from Asterisk for ${silentMs} ms (keepalive)`),
+      dead: (silentMs) =>
+        this.drop(socket, `nothing received from Asterisk for ${silentMs} ms (keepalive)`, 'keepalive'),
     });
     this.liveness.start();
   }
