@@ -1,3 +1,4 @@
+import { AmiService } from '../../src/ami/ami.service';
 import { labCli, labNodeYaml, labStart, labStop } from '../support/lab-asterisk';
 import { labLoadConfig, startLabLoad, type SipLoad } from '../support/lab-load';
 import { startDaemon, type TestDaemon } from '../support/daemon';
@@ -5,13 +6,13 @@ import { formatDrift } from '../support/drift';
 import { expectEventually } from '../support/expect-eventually';
 import { restartCycle, type RestartOutcome } from '../support/restart-cycle';
 
-const ENDPOINTS = 40;
+const ENDPOINTS = 200;
 const RESTARTS = 10;
 const NODE = 'lab';
 
 /**
- * Asterisk restarts while SIPp keeps registering and calling (the lab Asterisk, 40 UDP endpoints,
- * 20 REGISTER/s, 3 calls/s of 1.5 s to Echo): after each, the daemon, with its default connection settings,
+ * Asterisk restarts while SIPp keeps registering and calling (the lab Asterisk, 200 UDP endpoints,
+ * 50 REGISTER/s, each with a new Contact that replaces the old one, 3 calls/s of 1.5 s to Echo): after each, the daemon, with its default connection settings,
  * is ready within 5 s of Asterisk being fully booted, and its endpoints, contacts and channels equal
  * what Asterisk's CLI lists (0 ghosts, 0 missing). The 100-restart run is `bench/restarts.bench.ts`.
  */
@@ -35,7 +36,7 @@ describe('Asterisk restarts under SIP load', () => {
     await expectEventually(async () => expect((await daemon!.get('/health/ready')).status).toBe(200), 15_000);
     load = await startLabLoad({
       endpoints: ENDPOINTS,
-      regRate: 20,
+      regRate: 50,
       callRate: 3,
       callHoldMs: 1500,
       maxSeconds: 600,
@@ -74,6 +75,19 @@ describe('Asterisk restarts under SIP load', () => {
         const aor = key.split(' ')[0];
         const seen = daemon.events.filter((e) => 'aor' in e && e.aor === aor).slice(-12);
         console.log(`events of AOR ${aor}:\n${seen.map((e) => JSON.stringify(e)).join('\n')}`);
+        const conn = daemon.app.get(AmiService).connection(NODE);
+        const detail = await conn.listAction('PJSIPShowEndpoint', { Endpoint: aor }).catch((e: Error) => e);
+        const statuses = await conn
+          .listAction('PJSIPShowRegistrationInboundContactStatuses', {}, { errorMeansEmpty: true })
+          .catch((e: Error) => e);
+        const uris = (r: unknown) =>
+          r instanceof Error
+            ? r.message
+            : (r as { items: { fields: Record<string, string> }[] }).items
+                .filter((m) => m.fields.AOR === aor && m.fields.URI)
+                .map((m) => `${m.fields.Event} ${m.fields.URI} ${m.fields.Status}`)
+                .join(', ');
+        console.log(`AMI now: PJSIPShowEndpoint ${uris(detail)}; inbound statuses ${uris(statuses)}`);
       }
       expect({ restart: i + 1, readyMs: o.readyMs < 5000, drift: o.driftTotal }).toEqual({
         restart: i + 1,

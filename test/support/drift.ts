@@ -113,8 +113,11 @@ export async function compareWithCli(cli: Cli, url: string, node: string): Promi
   const channelsAfter = await cliChannels(cli);
   const contactsAfter = await cliContacts(cli);
   // Registered endpoints: an endpoint (= its AOR here) with at least one contact in `pjsip show contacts`.
-  const regBefore = new Set([...contactsBefore].map((k) => k.split(' ')[0]));
-  const regAfter = new Set([...contactsAfter].map((k) => k.split(' ')[0]));
+  // (Contacts of AORs that are no endpoint, left in astdb by an earlier configuration, are not.)
+  const registered = (contacts: Set<string>) =>
+    new Set([...contacts].map((k) => k.split(' ')[0]).filter((aor) => endpointsCli.has(aor)));
+  const regBefore = registered(contactsBefore);
+  const regAfter = registered(contactsAfter);
   const regD = new Set(endpointsD.filter((e) => e.registered && e.contacts > 0).map((e) => e.name));
   const namesD = new Set(endpointsD.map((e) => e.name));
   return {
