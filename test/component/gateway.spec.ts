@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { WsAdapter } from '@nestjs/platform-ws';
+import { GatewayWsAdapter } from '../../src/gateway/gateway.ws-adapter';
 import { WebSocket } from 'ws';
 import { AppModule } from '../../src/app.module';
 import { EventBus } from '../../src/events/event-bus';
@@ -43,7 +43,7 @@ async function startApp(
   // Nothing listens on these ports: the daemon runs with both links down, which is all the transport needs.
   const config = offlineConfig({ nodes: ['a', 'b'], extraYaml: extra });
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: false });
-  app.useWebSocketAdapter(new WsAdapter(app));
+  app.useWebSocketAdapter(new GatewayWsAdapter(app));
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer() as { address(): { port: number } }).address().port;
   return { app, url: `ws://127.0.0.1:${port}/ws`, hub: app.get(GatewayHub), bus: app.get(EventBus) };
