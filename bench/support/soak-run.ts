@@ -196,10 +196,10 @@ export function printReport(r: SoakReport): number {
   console.log('\n=== soak summary ===');
   if (first && last) {
     console.log(
-      `heap after GC: ${mb(first.heapBytes)} → ${mb(last.heapBytes)} over ${last.atMin.toFixed(1)} min, slope ${r.heapSlopeKbPerMin.toFixed(1)} KB/min`,
+      `heap after GC: ${mb(first.heapBytes)} → ${mb(last.heapBytes)} over ${last.atMin.toFixed(1)} min, slope after the first minute ${r.heapSlopeKbPerMin.toFixed(1)} KB/min`,
     );
     console.log(
-      `RSS: ${mb(first.rssBytes)} → ${mb(last.rssBytes)}, slope ${r.rssSlopeKbPerMin.toFixed(1)} KB/min`,
+      `RSS: ${mb(first.rssBytes)} → ${mb(last.rssBytes)}, slope after the first minute ${r.rssSlopeKbPerMin.toFixed(1)} KB/min`,
     );
     console.log(
       `event-loop lag p99 per minute: median ${lags[Math.floor(lags.length / 2)].toFixed(1)} ms, worst ${lags[lags.length - 1].toFixed(1)} ms`,
