@@ -229,7 +229,8 @@ async function main(): Promise<void> {
     const callSippCpu = callCpu.stop();
     // Settled: no SIP traffic left; Asterisk's channels gone (bounded wait); the daemon has caught up
     // (a resync after a link lost in the storm reads 10k endpoint details).
-    for (let i = 0; i < 60 && (await cliChannels((cmd, ms) => pbx.cli(cmd, ms))).size > 0; i++) await sleep(500);
+    for (let i = 0; i < 60 && (await cliChannels((cmd, ms) => pbx.cli(cmd, ms))).size > 0; i++)
+      await sleep(500);
     const caughtUp = Date.now();
     await waitSettled(daemon, NODE, N);
     console.log(`daemon caught up ${fmt(Date.now() - caughtUp)} ms after the last channel ended`);

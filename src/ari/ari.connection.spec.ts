@@ -493,7 +493,9 @@ describe('AriConnection (against a fake ARI server)', () => {
     conn.start();
     await expectEventually(() => expect(onConnected).toHaveBeenCalledTimes(2));
     expect(
-      history.get(conn)?.some((s) => /^keepalive timeout: nothing received for \d+ ms$/.test(s.lastError ?? '')),
+      history
+        .get(conn)
+        ?.some((s) => /^keepalive timeout: nothing received for \d+ ms$/.test(s.lastError ?? '')),
     ).toBe(true);
     expect(server.closeCodes[0]).toBe(1006); // terminated, not closed politely
   });
