@@ -502,7 +502,8 @@ describe('AriConnection (against a fake ARI server)', () => {
 
   it('keepalive: a server that answers pings keeps the link up', async () => {
     const server = await startFake();
-    const conn = make({ keepaliveIntervalMs: 20 });
+    // Probed every 100 ms of silence; a pong has 200 ms to arrive even on a loaded machine.
+    const conn = make({ keepaliveIntervalMs: 300 });
     let pings = 0;
     server.onClient = (ws) => ws.on('ping', () => (pings += 1));
     conn.start();

@@ -84,4 +84,35 @@ describe('LivenessWatch', () => {
     expect(probe).not.toHaveBeenCalled();
     expect(dead).not.toHaveBeenCalled();
   });
+
+  it('a timer that fired late because our own loop was blocked probes again and waits a third before judging', () => {
+    // A clock that jumps while no timer fires: what a blocked event loop looks like from inside.
+    let blocked = 0;
+    const probe = jest.fn();
+    const dead = jest.fn();
+    const watch = new LivenessWatch({ deadAfterMs: 900, probe, dead, now: () => Date.now() + blocked });
+    watch.start();
+    blocked = 2000;
+    jest.advanceTimersByTime(300); // the first check, 2000 ms late by our clock
+    jest.advanceTimersByTime(1);
+    expect(dead).not.toHaveBeenCalled();
+    expect(probe).toHaveBeenCalledTimes(1);
+    watch.seen(); // the answer
+    jest.advanceTimersByTime(800);
+    expect(dead).not.toHaveBeenCalled();
+    // A peer that then stays silent is still declared dead.
+    jest.advanceTimersByTime(2000);
+    expect(dead).toHaveBeenCalledTimes(1);
+  });
+
+  it('an answer in the same millisecond as the probe counts (a fast LAN peer is never dropped)', () => {
+    const dead = jest.fn();
+    let watch: LivenessWatch | undefined = undefined;
+    const probe = jest.fn(() => watch?.seen()); // answered at once
+    watch = new LivenessWatch({ deadAfterMs: 300, probe, dead });
+    watch.start();
+    jest.advanceTimersByTime(10_000);
+    expect(probe.mock.calls.length).toBeGreaterThanOrEqual(30);
+    expect(dead).not.toHaveBeenCalled();
+  });
 });

@@ -17,14 +17,19 @@ export interface LivenessWatchOptions {
  * after it went silent, not an interval plus a timeout later, and a busy link is never probed.
  *
  * When our own event loop was blocked, data may be waiting in the socket while the timer fires late:
- * the verdict is then taken once more after the pending reads of this loop turn (`setImmediate`), so a
- * long synchronous stall of ours is not blamed on the peer.
+ * the verdict is then taken once more after the pending reads of this loop turn (`setImmediate`), and a
+ * timer that fired more than a third of the budget late (we, not the peer, were stalled: the peer may
+ * not even have had our probe yet) probes again and grants that third before judging.
  */
 export class LivenessWatch {
   private readonly now: () => number;
   private lastSeen = 0;
-  private probedAt = -1;
+  /** Nothing has arrived since the last probe (a flag, not times: an answer may come in the same ms). */
+  private awaitingAnswer = false;
   private timer?: NodeJS.Timeout;
+  private dueAt = 0;
+  /** After a stall of ours, no verdict before this. */
+  private graceUntil = 0;
   private running = false;
 
   constructor(private readonly options: LivenessWatchOptions) {
@@ -35,7 +40,8 @@ export class LivenessWatch {
     this.stop();
     this.running = true;
     this.lastSeen = this.now();
-    this.probedAt = -1;
+    this.awaitingAnswer = false;
+    this.graceUntil = 0;
     this.schedule();
   }
 
@@ -48,6 +54,7 @@ export class LivenessWatch {
   /** Something arrived from the peer. */
   seen(): void {
     this.lastSeen = this.now();
+    this.awaitingAnswer = false;
   }
 
   private get probeAfterMs(): number {
@@ -55,15 +62,27 @@ export class LivenessWatch {
   }
 
   private schedule(): void {
-    const probed = this.probedAt >= this.lastSeen;
-    const next = this.lastSeen + (probed ? this.options.deadAfterMs : this.probeAfterMs);
+    const next = Math.max(
+      this.lastSeen + (this.awaitingAnswer ? this.options.deadAfterMs : this.probeAfterMs),
+      this.graceUntil,
+    );
+    this.dueAt = next;
     this.timer = setTimeout(() => this.check(), Math.max(1, next - this.now()));
   }
 
   private check(): void {
     if (!this.running) return;
-    const silent = this.now() - this.lastSeen;
-    if (silent >= this.options.deadAfterMs) {
+    const now = this.now();
+    const silent = now - this.lastSeen;
+    if (silent >= this.options.deadAfterMs && now - this.dueAt > this.probeAfterMs) {
+      // We were stalled ourselves: ask again and give the peer a fair chance to answer.
+      this.awaitingAnswer = true;
+      this.graceUntil = now + this.probeAfterMs;
+      this.options.probe();
+      this.schedule();
+      return;
+    }
+    if (silent >= this.options.deadAfterMs && now >= this.graceUntil) {
       // Let the poll phase of this turn deliver what may have queued while we were blocked.
       setImmediate(() => {
         if (!this.running) return;
@@ -77,8 +96,8 @@ export class LivenessWatch {
       });
       return;
     }
-    if (silent >= this.probeAfterMs && this.probedAt < this.lastSeen) {
-      this.probedAt = this.now();
+    if (silent >= this.probeAfterMs && !this.awaitingAnswer) {
+      this.awaitingAnswer = true;
       this.options.probe();
     }
     this.schedule();
