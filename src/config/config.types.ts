@@ -38,7 +38,7 @@ export interface AuthConfig {
 export interface ConnectionTuning {
   /** First reconnect delay ceiling. Default 250 ms. */
   reconnectInitialDelayMs: number;
-  /** Reconnect delay cap. Default 5000 ms. */
+  /** Reconnect delay cap. Default 2000 ms. */
   reconnectMaxDelayMs: number;
   /** Time allowed for an AMI action / ARI request before a typed timeout error. Default 10000 ms. */
   actionTimeoutMs: number;
