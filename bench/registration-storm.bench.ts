@@ -21,6 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { cliChannels, compareWithCli, type DriftReport } from '../test/support/drift';
 import { freePort } from '../test/support/prometheus-server';
 import { amiProbe } from './support/ami-probe';
 import { cpuSampler, startDaemonProcess, waitSettled, type DaemonProcess } from './support/daemon-process';
@@ -101,12 +102,6 @@ async function wsProbe(daemonUrl: string): Promise<WsProbe> {
 
 // ---- helpers -----------------------------------------------------------------------------------------
 
-async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
-  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
 async function amiEventsTotal(daemon: DaemonProcess): Promise<number> {
   const res = await fetch(`${daemon.url}/metrics`, { signal: AbortSignal.timeout(60_000) });
   const text = await res.text();
@@ -122,106 +117,8 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** `pjsip show contacts`: `Contact:  <aor>/<uri> <hash> <status> <rtt>` lines. */
-async function cliContacts(pbx: ScalePbx): Promise<Set<string>> {
-  const text = await pbx.cli('pjsip show contacts', 120_000);
-  const out = new Set<string>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*Contact:\s+([^<\s][^/\s]*)\/(\S+)\s/.exec(line);
-    if (m) out.add(`${m[1]} ${m[2]}`);
-  }
-  return out;
-}
-
-/** `pjsip list endpoints`: ` Endpoint:  <name> …` lines. */
-async function cliEndpoints(pbx: ScalePbx): Promise<Set<string>> {
-  const text = await pbx.cli('pjsip list endpoints', 120_000);
-  const out = new Set<string>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*Endpoint:\s+([^<\s]\S*)/.exec(line);
-    if (m) out.add(m[1]);
-  }
-  return out;
-}
-
-/** `core show channels concise`: `!`-separated, the uniqueid last. */
-async function cliChannels(pbx: ScalePbx): Promise<Set<string>> {
-  const text = await pbx.cli('core show channels concise', 60_000);
-  const out = new Set<string>();
-  for (const line of text.split('\n')) {
-    const f = line.split('!');
-    if (f.length >= 12) out.add(f[f.length - 1].trim());
-  }
-  return out;
-}
-
-interface Drift {
-  asterisk: number;
-  pbxpulse: number;
-  ghosts: number;
-  missing: number;
-}
-
-/**
- * Drift of `daemon` against Asterisk read just before (`before`) and just after (`after`) it: a ghost is
- * in pbxpulse but in neither Asterisk listing, a missing one is in both listings but not in pbxpulse (so
- * what changed while the three were read counts as neither).
- */
-function drift(before: Set<string>, daemon: Set<string>, after: Set<string>): Drift {
-  let ghosts = 0;
-  let missing = 0;
-  for (const k of daemon) if (!before.has(k) && !after.has(k)) ghosts++;
-  for (const k of before) if (after.has(k) && !daemon.has(k)) missing++;
-  return { asterisk: after.size, pbxpulse: daemon.size, ghosts, missing };
-}
-
-interface EndpointView {
-  name: string;
-  registered: boolean;
-  contacts: number;
-}
-interface ContactView {
-  aor: string;
-  uri: string;
-}
-interface CallView {
-  channels: { uniqueid: string }[];
-}
-
-async function daemonContacts(d: DaemonProcess): Promise<Set<string>> {
-  const r = await getJson<{ contacts: ContactView[] }>(`${d.url}/api/v1/nodes/${NODE}/contacts`);
-  return new Set(r.contacts.map((c) => `${c.aor} ${c.uri}`));
-}
-async function daemonEndpoints(d: DaemonProcess): Promise<EndpointView[]> {
-  return (await getJson<{ endpoints: EndpointView[] }>(`${d.url}/api/v1/nodes/${NODE}/endpoints`)).endpoints;
-}
-async function daemonChannels(d: DaemonProcess): Promise<Set<string>> {
-  const r = await getJson<{ calls: CallView[] }>(`${d.url}/api/v1/nodes/${NODE}/calls`);
-  return new Set(r.calls.flatMap((c) => c.channels.map((ch) => ch.uniqueid)));
-}
-
-async function compareAll(pbx: ScalePbx, daemon: DaemonProcess): Promise<Record<string, Drift>> {
-  const contactsBefore = await cliContacts(pbx);
-  const channelsBefore = await cliChannels(pbx);
-  const endpointsCli = await cliEndpoints(pbx);
-  const [contactsD, endpointsD, channelsD] = [
-    await daemonContacts(daemon),
-    await daemonEndpoints(daemon),
-    await daemonChannels(daemon),
-  ];
-  const channelsAfter = await cliChannels(pbx);
-  const contactsAfter = await cliContacts(pbx);
-  // Registered endpoints: an endpoint (= its AOR here) with at least one contact in `pjsip show contacts`.
-  const regBefore = new Set([...contactsBefore].map((k) => k.split(' ')[0]));
-  const regAfter = new Set([...contactsAfter].map((k) => k.split(' ')[0]));
-  const regD = new Set(endpointsD.filter((e) => e.registered && e.contacts > 0).map((e) => e.name));
-  const namesD = new Set(endpointsD.map((e) => e.name));
-  return {
-    endpoints: drift(endpointsCli, namesD, endpointsCli),
-    'registered endpoints': drift(regBefore, regD, regAfter),
-    contacts: drift(contactsBefore, contactsD, contactsAfter),
-    channels: drift(channelsBefore, channelsD, channelsAfter),
-  };
+async function compareAll(pbx: ScalePbx, daemon: DaemonProcess): Promise<DriftReport> {
+  return compareWithCli((cmd, ms) => pbx.cli(cmd, ms), daemon.url, NODE);
 }
 
 const fmt = (n: number, digits = 0): string =>
@@ -332,7 +229,8 @@ async function main(): Promise<void> {
     const callSippCpu = callCpu.stop();
     // Settled: no SIP traffic left; Asterisk's channels gone (bounded wait); the daemon has caught up
     // (a resync after a link lost in the storm reads 10k endpoint details).
-    for (let i = 0; i < 60 && (await cliChannels(pbx)).size > 0; i++) await sleep(500);
+    for (let i = 0; i < 60 && (await cliChannels((cmd, ms) => pbx.cli(cmd, ms))).size > 0; i++)
+      await sleep(500);
     const caughtUp = Date.now();
     await waitSettled(daemon, NODE, N);
     console.log(`daemon caught up ${fmt(Date.now() - caughtUp)} ms after the last channel ended`);

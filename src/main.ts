@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { WsAdapter } from '@nestjs/platform-ws';
+import { GatewayWsAdapter } from './gateway/gateway.ws-adapter';
 import { setupOpenApi } from './api/openapi';
 import { AppModule } from './app.module';
 import { createLogger } from './common/logger';
@@ -18,7 +18,7 @@ async function bootstrap(): Promise<void> {
   Logger.overrideLogger(appLogger);
   const logger = new Logger('pbxpulse');
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: appLogger });
-  app.useWebSocketAdapter(new WsAdapter(app));
+  app.useWebSocketAdapter(new GatewayWsAdapter(app));
   setupOpenApi(app);
 
   // Nest's own shutdown hooks re-raise the signal after closing (exit status 143); we want 0.

@@ -55,6 +55,8 @@ export interface ScalePbx {
   /** Process ids of this Asterisk (for CPU and RSS from /proc). */
   pids(): number[];
   stop(): Promise<void>;
+  /** Stops Asterisk, waits `downMs`, starts it again on the same configuration and ports; resolves once booted. */
+  stopStart(downMs: number): Promise<void>;
 }
 
 export function scaleEndpointName(i: number): string {
@@ -253,32 +255,8 @@ export async function startScalePbx(endpoints: number): Promise<ScalePbx> {
     fs.rmSync(path.join(root, d), { recursive: true, force: true });
     fs.mkdirSync(path.join(root, d), { recursive: true });
   }
-  const logFile = path.join(sandboxDir(), 'scale-asterisk.log');
-  const out = fs.openSync(logFile, 'a');
   const started = Date.now();
-  const child = spawn('chroot', [root, BINARY, '-C', CONF_FILE, '-f', '-n'], {
-    detached: true,
-    stdio: ['ignore', out, out],
-    cwd: '/',
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root' },
-  });
-  fs.closeSync(out);
-  let died: string | null = null;
-  child.once('exit', (code, signal) => (died = signal ?? `exit ${code}`));
-  child.unref();
-  let booted = false;
-  while (Date.now() < started + BOOT_TIMEOUT_MS && died === null) {
-    const text = await cliIn(root, 'core waitfullybooted', 10_000).catch(() => '');
-    if (/fully booted/i.test(text)) {
-      booted = true;
-      break;
-    }
-    await sleep(250);
-  }
-  if (!booted) {
-    await stopIn(root);
-    throw new Error(`scale Asterisk did not boot (${died ?? 'timeout'}); see ${logFile}`);
-  }
+  await bootIn(root);
   const names = Array.from({ length: endpoints }, (_, i) => scaleEndpointName(i));
   return {
     endpoints,
@@ -293,7 +271,36 @@ export async function startScalePbx(endpoints: number): Promise<ScalePbx> {
     cli: (cmd, timeoutMs) => cliIn(root, cmd, timeoutMs),
     pids: () => pidsOf(root),
     stop: () => stopIn(root),
+    stopStart: async (downMs) => {
+      await stopIn(root);
+      await sleep(downMs);
+      await bootIn(root);
+    },
   };
+}
+
+/** Starts the scale Asterisk on the configuration in place; resolves once fully booted. */
+async function bootIn(root: string): Promise<void> {
+  const logFile = path.join(sandboxDir(), 'scale-asterisk.log');
+  const out = fs.openSync(logFile, 'a');
+  const started = Date.now();
+  const child = spawn('chroot', [root, BINARY, '-C', CONF_FILE, '-f', '-n'], {
+    detached: true,
+    stdio: ['ignore', out, out],
+    cwd: '/',
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: '/root' },
+  });
+  fs.closeSync(out);
+  let died: string | null = null;
+  child.once('exit', (code, signal) => (died = signal ?? `exit ${code}`));
+  child.unref();
+  while (Date.now() < started + BOOT_TIMEOUT_MS && died === null) {
+    const text = await cliIn(root, 'core waitfullybooted', 10_000).catch(() => '');
+    if (/fully booted/i.test(text)) return;
+    await sleep(250);
+  }
+  await stopIn(root);
+  throw new Error(`scale Asterisk did not boot (${died ?? 'timeout'}); see ${logFile}`);
 }
 
 /** The `nodes:` entry (YAML) of the scale PBX as node `name`. */

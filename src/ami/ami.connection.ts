@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import * as net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Backoff } from '../common/backoff';
+import { LivenessWatch } from '../common/liveness-watch';
 import { StatusStream } from '../common/status-stream';
 import type { AmiMessage } from './ami.message';
 import { AmiFrameParser, type MalformedReason } from './ami.parser';
@@ -20,7 +21,10 @@ export interface AmiConnectionOptions {
   actionTimeoutMs: number;
   /** TCP connect + greeting + Login must finish within this. */
   connectTimeoutMs: number;
-  /** A `Ping` is sent this often; no answer within the action timeout drops the link. */
+  /**
+   * Liveness budget: after this long without a byte from Asterisk the link is dropped. A `Ping` is sent
+   * after a third of it in silence, so a quiet but healthy link always answers in time.
+   */
   keepaliveIntervalMs: number;
   maxFrameBytes: number;
   random?: () => number;
@@ -58,10 +62,25 @@ export interface AmiListResult<T = AmiMessage> {
   complete?: AmiMessage;
 }
 
+/**
+ * Why a logged-in session ended: Asterisk closed it (shutdown, restart, or it gave up on a reader that
+ * let a write wait past `writetimeout`), the TCP connection was reset, nothing arrived within the
+ * keepalive budget, or another socket error.
+ */
+export type AmiDisconnectReason = 'closed' | 'reset' | 'keepalive' | 'error';
+export const AMI_DISCONNECT_REASONS: readonly AmiDisconnectReason[] = [
+  'closed',
+  'reset',
+  'keepalive',
+  'error',
+];
+
 /** Counters read at scrape time by the metrics layer. */
 export interface AmiConnectionStats {
   /** Connection attempts after the first one. */
   reconnects: number;
+  /** Logged-in sessions lost, by reason (each is followed by a reconnect and a resync). */
+  disconnects: Record<AmiDisconnectReason, number>;
   /** Frames skipped because they were oversized or not `Key: Value`. */
   malformedFrames: number;
   /** Every event frame received (async events and list items). */
@@ -94,7 +113,12 @@ const RETRY_LOG_INTERVAL_MS = 60_000;
  */
 export class AmiConnection {
   readonly status = new StatusStream('down');
-  readonly stats: AmiConnectionStats = { reconnects: 0, malformedFrames: 0, events: 0 };
+  readonly stats: AmiConnectionStats = {
+    reconnects: 0,
+    malformedFrames: 0,
+    events: 0,
+    disconnects: { closed: 0, reset: 0, keepalive: 0, error: 0 },
+  };
 
   /** Async events (not items of a list this connection asked for). Called synchronously per frame. */
   onEvent?: (msg: AmiMessage) => void;
@@ -118,10 +142,10 @@ export class AmiConnection {
   private seq = 0;
   private reconnectTimer?: NodeJS.Timeout;
   private connectTimer?: NodeJS.Timeout;
-  private keepaliveTimer?: NodeJS.Timeout;
-  private pingInFlight = false;
+  private liveness?: LivenessWatch;
   /** Why the current socket is being dropped, when we drop it ourselves. */
   private dropReason?: string;
+  private dropKind?: AmiDisconnectReason;
   private lastRetryLog = { text: '', at: 0 };
 
   constructor(private readonly options: AmiConnectionOptions) {
@@ -315,6 +339,7 @@ export class AmiConnection {
     if (this.attempts > 1) this.stats.reconnects += 1;
     this.loggedIn = false;
     this.dropReason = undefined;
+    this.dropKind = undefined;
     this.idPrefix = randomBytes(4).toString('hex');
     this.parser.reset();
     const { host, port } = this.options;
@@ -323,18 +348,26 @@ export class AmiConnection {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
     let socketError: string | undefined;
+    let errorKind: AmiDisconnectReason | undefined;
     this.connectTimer = setTimeout(
       () => this.drop(socket, `connect and login timed out after ${this.options.connectTimeoutMs} ms`),
       this.options.connectTimeoutMs,
     );
     socket.on('data', (chunk: Buffer) => {
-      if (socket === this.socket) this.parser.push(chunk);
+      if (socket !== this.socket) return;
+      this.liveness?.seen();
+      this.parser.push(chunk);
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       socketError = describeSocketError(err, host, port);
+      errorKind = err.code === 'ECONNRESET' ? 'reset' : 'error';
     });
     socket.on('close', () =>
-      this.onClose(socket, this.dropReason ?? socketError ?? 'connection closed by Asterisk'),
+      this.onClose(
+        socket,
+        this.dropReason ?? socketError ?? 'connection closed by Asterisk',
+        this.dropKind ?? errorKind ?? 'closed',
+      ),
     );
   }
 
@@ -376,11 +409,12 @@ export class AmiConnection {
     }
   }
 
-  private onClose(socket: net.Socket, reason: string): void {
+  private onClose(socket: net.Socket, reason: string, kind: AmiDisconnectReason): void {
     if (socket !== this.socket) return;
     clearTimeout(this.connectTimer);
     this.stopKeepalive();
     const wasUp = this.loggedIn;
+    if (wasUp && !this.stopped) this.stats.disconnects[kind] += 1;
     this.loggedIn = false;
     this.socket = undefined;
     this.rejectAll(reason);
@@ -401,33 +435,29 @@ export class AmiConnection {
   }
 
   /** Drop a socket we consider dead or refused; `close` then schedules the reconnect. */
-  private drop(socket: net.Socket, reason: string): void {
+  private drop(socket: net.Socket, reason: string, kind: AmiDisconnectReason = 'error'): void {
     if (socket !== this.socket) return;
     this.dropReason = reason;
+    this.dropKind = kind;
     socket.destroy();
   }
 
   private startKeepalive(socket: net.Socket): void {
     this.stopKeepalive();
-    this.keepaliveTimer = setInterval(() => {
-      if (this.pingInFlight) return;
-      this.pingInFlight = true;
-      const timeoutMs = Math.min(this.options.actionTimeoutMs, this.options.keepaliveIntervalMs);
-      this.action('Ping', {}, { timeoutMs })
-        .catch((err: Error) => {
-          if (err instanceof AmiActionTimeoutError)
-            this.drop(socket, `keepalive Ping unanswered for ${timeoutMs} ms`);
-        })
-        .finally(() => {
-          this.pingInFlight = false;
-        });
-    }, this.options.keepaliveIntervalMs);
+    const budget = this.options.keepaliveIntervalMs;
+    this.liveness = new LivenessWatch({
+      deadAfterMs: budget,
+      // The answer is only a sign of life: the watch decides, so the Ping's own outcome is ignored.
+      probe: () => void this.action('Ping', {}, { timeoutMs: budget }).catch(() => undefined),
+      dead: (silentMs) =>
+        this.drop(socket, `nothing received from Asterisk for ${silentMs} ms (keepalive)`, 'keepalive'),
+    });
+    this.liveness.start();
   }
 
   private stopKeepalive(): void {
-    clearInterval(this.keepaliveTimer);
-    this.keepaliveTimer = undefined;
-    this.pingInFlight = false;
+    this.liveness?.stop();
+    this.liveness = undefined;
   }
 
   private rejectAll(reason: string): void {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import WebSocket from 'ws';
 import { Backoff } from '../common/backoff';
+import { LivenessWatch } from '../common/liveness-watch';
 import { StatusStream } from '../common/status-stream';
 import {
   AriAuthError,
@@ -27,7 +28,10 @@ export interface AriConnectionOptions {
   requestTimeoutMs: number;
   /** Budget for the events WebSocket to open; also the grace period for a clean close in `stop()`. */
   connectTimeoutMs: number;
-  /** WebSocket ping interval; no pong (or any frame) before the next ping drops the socket. 0 disables. */
+  /**
+   * Liveness budget of the events socket: after this long without a frame (an event, a pong) it is
+   * dropped; a ping goes out after a third of it in silence. 0 disables.
+   */
   keepaliveIntervalMs: number;
   /** Random source in [0, 1) for the backoff jitter and the replacement app suffix (tests). */
   random?: () => number;
@@ -63,9 +67,7 @@ const RETRY_LOG_INTERVAL_MS = 60_000;
 interface SocketContext {
   ws: WebSocket;
   connectTimer?: NodeJS.Timeout;
-  keepaliveTimer?: NodeJS.Timeout;
-  /** A ping is outstanding and nothing has arrived since it was sent. */
-  awaitingPong: boolean;
+  liveness?: LivenessWatch;
   opened: boolean;
   /** The socket has been given up (dropped or stopped); later events from it are ignored. */
   done: boolean;
@@ -293,7 +295,6 @@ export class AriConnection {
     let markClosed!: () => void;
     const ctx: SocketContext = {
       ws,
-      awaitingPong: false,
       opened: false,
       done: false,
       closed: new Promise<void>((resolve) => (markClosed = resolve)),
@@ -316,9 +317,8 @@ export class AriConnection {
     });
     ws.on('open', () => this.handleOpen(ctx));
     ws.on('message', (data, isBinary) => this.handleFrame(ctx, data, isBinary));
-    ws.on('pong', () => {
-      ctx.awaitingPong = false;
-    });
+    ws.on('pong', () => ctx.liveness?.seen());
+    ws.on('ping', () => ctx.liveness?.seen());
     ws.on('error', (err) => this.drop(ctx, this.describeError(err)));
     ws.on('close', (code, reason) => {
       this.sockets.delete(ctx);
@@ -348,7 +348,7 @@ export class AriConnection {
   private handleFrame(ctx: SocketContext, data: WebSocket.RawData, isBinary: boolean): void {
     if (ctx.done) return;
     // Any frame proves the socket is alive, not only a pong.
-    ctx.awaitingPong = false;
+    ctx.liveness?.seen();
     const msg = isBinary ? undefined : parseAriMessage(rawToText(data));
     if (!msg) {
       this.malformed += 1;
@@ -388,16 +388,14 @@ export class AriConnection {
   }
 
   private startKeepalive(ctx: SocketContext): void {
-    const interval = this.options.keepaliveIntervalMs;
-    if (interval <= 0) return;
-    ctx.keepaliveTimer = setInterval(() => {
-      if (ctx.awaitingPong) {
-        this.drop(ctx, `keepalive timeout: no pong within ${interval} ms`);
-        return;
-      }
-      ctx.awaitingPong = true;
-      ctx.ws.ping();
-    }, interval);
+    const budget = this.options.keepaliveIntervalMs;
+    if (budget <= 0) return;
+    ctx.liveness = new LivenessWatch({
+      deadAfterMs: budget,
+      probe: () => ctx.ws.ping(),
+      dead: (silentMs) => this.drop(ctx, `keepalive timeout: nothing received for ${silentMs} ms`),
+    });
+    ctx.liveness.start();
   }
 
   private runOnConnected(): void {
@@ -421,7 +419,7 @@ export class AriConnection {
     if (ctx.done) return;
     ctx.done = true;
     clearTimeout(ctx.connectTimer);
-    clearInterval(ctx.keepaliveTimer);
+    ctx.liveness?.stop();
     // Recreate rather than reuse: a wedged or half-open socket is never trusted again.
     ctx.ws.terminate();
     if (this.current === ctx) this.current = undefined;
@@ -471,7 +469,7 @@ export class AriConnection {
   private async closeSocket(ctx: SocketContext): Promise<void> {
     ctx.done = true;
     clearTimeout(ctx.connectTimer);
-    clearInterval(ctx.keepaliveTimer);
+    ctx.liveness?.stop();
     if (ctx.ws.readyState === WebSocket.OPEN) {
       ctx.ws.close(1000, 'pbxpulse stopping');
       const force = setTimeout(() => ctx.ws.terminate(), this.options.connectTimeoutMs);

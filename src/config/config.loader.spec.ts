@@ -80,7 +80,7 @@ describe('loadConfig', () => {
         auth: {},
         connections: {
           reconnectInitialDelayMs: 250,
-          reconnectMaxDelayMs: 5000,
+          reconnectMaxDelayMs: 2000,
           actionTimeoutMs: 10000,
           connectTimeoutMs: 5000,
           keepaliveIntervalMs: 15000,

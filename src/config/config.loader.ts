@@ -71,7 +71,9 @@ export const CONFIG_DEFAULTS = {
   amiPort: 5038,
   connections: {
     reconnectInitialDelayMs: 250,
-    reconnectMaxDelayMs: 5000,
+    // Asterisk accepts logins before it is fully booted: with this cap the daemon is ready at most ~2.5 s
+    // after a boot, however long Asterisk was down (5 s made 4.5 s in 100 restarts, next to the 5 s goal).
+    reconnectMaxDelayMs: 2000,
     actionTimeoutMs: 10000,
     connectTimeoutMs: 5000,
     keepaliveIntervalMs: 15000,

@@ -40,13 +40,17 @@ export interface AuthConfig {
 export interface ConnectionTuning {
   /** First reconnect delay ceiling. Default 250 ms. */
   reconnectInitialDelayMs: number;
-  /** Reconnect delay cap. Default 5000 ms. */
+  /** Reconnect delay cap. Default 2000 ms. */
   reconnectMaxDelayMs: number;
   /** Time allowed for an AMI action / ARI request before a typed timeout error. Default 10000 ms. */
   actionTimeoutMs: number;
   /** Time allowed for TCP/WebSocket connect plus login. Default 5000 ms. */
   connectTimeoutMs: number;
-  /** Keepalive (AMI `Ping`, WebSocket ping) interval; a missed answer drops the link. Default 15000 ms. */
+  /**
+   * Liveness budget of each AMI session and ARI events socket: after this long without a byte from
+   * Asterisk the link is dropped, reconnected and resynced. A probe (AMI `Ping`, WebSocket ping) goes out
+   * after a third of it in silence. Default 15000 ms.
+   */
   keepaliveIntervalMs: number;
   /** Largest AMI frame accepted; a larger one is counted as malformed and skipped. Default 1 MiB. */
   maxFrameBytes: number;

@@ -19,7 +19,7 @@ export class GatewayMetrics {
     /** Clients closed by the server: `slow` (stopped reading, 1013) or `heartbeat` (no pong). */
     new Counter({
       name: 'pbxpulse_gateway_clients_dropped_total',
-      help: 'WebSocket clients dropped by the server, by reason (slow: stopped reading; heartbeat: no pong).',
+      help: 'WebSocket clients dropped by the server, by reason (slow: stopped reading; heartbeat: no pong; oversized: a message over 64 KiB; protocol: a broken frame; bad_messages: more than 10 messages that are not a subscribe).',
       labelNames: ['reason'],
       registers: [registry],
       collect() {

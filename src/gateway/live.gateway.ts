@@ -39,13 +39,28 @@ interface Client {
   exempt: number;
   nodes?: ReadonlySet<string>;
   topics?: ReadonlySet<Topic>;
+  /** Messages that were not a valid `subscribe` so far. */
+  badMessages: number;
 }
 
 /** How long a snapshot may be reused for clients connecting while no delta was published. */
 const SNAPSHOT_REUSE_MS = 1000;
 
-/** Why a client was dropped: the `reason` label of `pbxpulse_gateway_clients_dropped_total`. */
-export type DropReason = 'slow' | 'heartbeat';
+/**
+ * Why a client was dropped: the `reason` label of `pbxpulse_gateway_clients_dropped_total`. `oversized`:
+ * a message over `MAX_CLIENT_MESSAGE_BYTES` (closed 1009); `protocol`: a broken frame or bad UTF-8
+ * (closed 1002/1007 by ws); `bad_messages`: more than `MAX_BAD_MESSAGES` messages that are not a
+ * subscribe (closed 4400).
+ */
+export type DropReason = 'slow' | 'heartbeat' | 'oversized' | 'protocol' | 'bad_messages';
+
+/**
+ * Largest message a client may send. The only client message is a `subscribe` of a few hundred bytes;
+ * ws would otherwise buffer up to 100 MiB of whatever a client sends.
+ */
+export const MAX_CLIENT_MESSAGE_BYTES = 64 * 1024;
+/** A client may get this many messages wrong (each answered with an error); the next one closes it. */
+export const MAX_BAD_MESSAGES = 10;
 
 type SendMode = 'budgeted' | 'bulk';
 
@@ -57,13 +72,19 @@ type SendMode = 'budgeted' | 'bulk';
  * client that never drains it is still dropped by the delta budget or, not answering pings queued
  * behind it, by the heartbeat.
  */
-@WebSocketGateway({ path: '/ws' })
+@WebSocketGateway({ path: '/ws', maxPayload: MAX_CLIENT_MESSAGE_BYTES })
 export class LiveGateway
   implements OnGatewayConnection, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown
 {
   private readonly logger = new Logger(LiveGateway.name);
   private readonly clients = new Set<Client>();
-  readonly dropped: Record<DropReason, number> = { slow: 0, heartbeat: 0 };
+  readonly dropped: Record<DropReason, number> = {
+    slow: 0,
+    heartbeat: 0,
+    oversized: 0,
+    protocol: 0,
+    bad_messages: 0,
+  };
   private unlisten?: () => void;
   private heartbeat?: NodeJS.Timeout;
   /** The snapshot last sent, per filter: see `sendSnapshot`. */
@@ -105,11 +126,14 @@ export class LiveGateway
         return;
       }
     }
-    const client: Client = { ws, socket: req.socket, corked: 0, alive: true, exempt: 0 };
+    const client: Client = { ws, socket: req.socket, corked: 0, alive: true, exempt: 0, badMessages: 0 };
     this.clients.add(client);
     ws.on('close', () => this.clients.delete(client));
     ws.on('pong', () => (client.alive = true));
-    ws.on('error', () => undefined);
+    // ws has already closed the socket (1009 too big, 1002/1007 broken frame): count why.
+    ws.on('error', (err: Error & { code?: string }) =>
+      this.forget(client, err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'oversized' : 'protocol'),
+    );
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) =>
       this.onClientMessage(
         client,
@@ -138,6 +162,12 @@ export class LiveGateway
     }
     const m = msg as { type?: unknown; nodes?: unknown; topics?: unknown } | undefined;
     if (!m || m.type !== 'subscribe') {
+      client.badMessages += 1;
+      if (client.badMessages > MAX_BAD_MESSAGES) {
+        this.forget(client, 'bad_messages');
+        client.ws.close(CLOSE_BAD_MESSAGE, `more than ${MAX_BAD_MESSAGES} messages that are not a subscribe`);
+        return;
+      }
       this.send(client, JSON.stringify({ type: 'error', message: 'expected {"type":"subscribe",…}' }));
       return;
     }
@@ -253,10 +283,16 @@ export class LiveGateway
     }
   }
 
-  private drop(client: Client, reason: DropReason): void {
-    if (!this.clients.delete(client)) return;
+  /** Stops sending to a client and counts why; false if it was already gone. */
+  private forget(client: Client, reason: DropReason): boolean {
+    if (!this.clients.delete(client)) return false;
     this.dropped[reason] += 1;
-    this.logger.warn(`dropped a WebSocket client (${reason === 'slow' ? 'not reading' : 'no pong'})`);
+    this.logger.warn(`dropped a WebSocket client (${DROP_TEXT[reason]})`);
+    return true;
+  }
+
+  private drop(client: Client, reason: 'slow' | 'heartbeat'): void {
+    if (!this.forget(client, reason)) return;
     if (reason === 'slow') {
       client.ws.close(CLOSE_TOO_SLOW, 'client too slow');
       // Its close frame waits behind the unsent data: don't wait for it.
@@ -277,6 +313,14 @@ export class LiveGateway
     }
   }
 }
+
+const DROP_TEXT: Record<DropReason, string> = {
+  slow: 'not reading',
+  heartbeat: 'no pong',
+  oversized: `a message over ${MAX_CLIENT_MESSAGE_BYTES} bytes`,
+  protocol: 'a broken WebSocket frame',
+  bad_messages: `more than ${MAX_BAD_MESSAGES} bad messages`,
+};
 
 /** Clients with the same filter get the same snapshot. */
 function filterKey(client: Client): string {

@@ -52,6 +52,23 @@ export class PbxMetrics {
       registers: [registry],
       collect: fromStats(() => ami.stats().map(({ node, stats }) => ({ node, value: stats.reconnects }))),
     });
+    /**
+     * Logged-in AMI sessions lost, by `reason`: `closed` (Asterisk closed it: a restart, or a reader that
+     * let its writes wait past `writetimeout`), `reset`, `keepalive` (nothing received within
+     * `connections.keepaliveIntervalMs`), `error`. Each loss is followed by a reconnect and a resync.
+     */
+    new Counter({
+      name: 'pbxpulse_ami_disconnects_total',
+      help: 'Logged-in AMI sessions lost, by reason (closed by Asterisk, reset, keepalive, error).',
+      labelNames: ['node', 'reason'],
+      registers: [registry],
+      collect: function (this: Counter<'node' | 'reason'>) {
+        this.reset();
+        for (const { node, stats } of ami.stats()) {
+          for (const [reason, n] of Object.entries(stats.disconnects)) this.inc({ node, reason }, n);
+        }
+      },
+    });
     /** ARI event WebSocket connection attempts after the first one. */
     new Counter({
       name: 'pbxpulse_ari_reconnects_total',

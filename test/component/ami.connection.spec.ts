@@ -296,10 +296,37 @@ describe('AmiConnection against a fake AMI server', () => {
     conn.start();
     await expectEventually(() => expect(conn!.isUp).toBe(true));
     server.ignore.add('Ping');
-    await expectEventually(() => expect(conn!.status.value.lastError).toMatch(/keepalive Ping unanswered/));
+    await expectEventually(() =>
+      expect(conn!.status.value.lastError).toMatch(
+        /^nothing received from Asterisk for \d+ ms \(keepalive\)$/,
+      ),
+    );
+    // Probed after a third of the budget of silence, before it was declared dead.
+    expect(server.actions('Ping').length).toBeGreaterThanOrEqual(1);
     server.ignore.delete('Ping');
     await expectEventually(() => expect(server.connections).toBeGreaterThanOrEqual(2));
     await expectEventually(() => expect(conn!.isUp).toBe(true));
+  });
+
+  it('counts each lost session by reason: closed by Asterisk, reset, keepalive; never a failed attempt or stop()', async () => {
+    conn = new AmiConnection(options(server.port, { keepaliveIntervalMs: 300, actionTimeoutMs: 200 }));
+    conn.start();
+    await expectEventually(() => expect(conn!.isUp).toBe(true));
+    for (const s of server.sockets) s.end(); // a FIN: Asterisk closed the session
+    await expectEventually(() => expect(conn!.stats.disconnects.closed).toBe(1));
+    await expectEventually(() => expect(conn!.isUp).toBe(true));
+    for (const s of server.sockets) s.resetAndDestroy();
+    await expectEventually(() => expect(conn!.stats.disconnects.reset).toBe(1));
+    await expectEventually(() => expect(conn!.isUp).toBe(true));
+    server.ignore.add('Ping');
+    await expectEventually(() => expect(conn!.stats.disconnects.keepalive).toBe(1));
+    server.ignore.delete('Ping');
+    await expectEventually(() => expect(conn!.isUp).toBe(true));
+    server.secret = 'changed';
+    for (const s of server.sockets) s.end();
+    await expectEventually(() => expect(conn!.stats.reconnects).toBeGreaterThanOrEqual(5));
+    await conn.stop();
+    expect(conn.stats.disconnects).toEqual({ closed: 2, reset: 1, keepalive: 1, error: 0 });
   });
 
   it('stop() logs off, closes the socket and rejects new actions', async () => {

@@ -1,11 +1,11 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { WsAdapter } from '@nestjs/platform-ws';
+import { GatewayWsAdapter } from '../../src/gateway/gateway.ws-adapter';
 import { WebSocket } from 'ws';
 import { AppModule } from '../../src/app.module';
 import { EventBus } from '../../src/events/event-bus';
 import { GatewayHub } from '../../src/gateway/gateway.hub';
-import { LiveGateway } from '../../src/gateway/live.gateway';
+import { LiveGateway, MAX_BAD_MESSAGES, MAX_CLIENT_MESSAGE_BYTES } from '../../src/gateway/live.gateway';
 import { expectEventually } from '../support/expect-eventually';
 import { offlineConfig } from '../support/daemon';
 
@@ -43,7 +43,7 @@ async function startApp(
   // Nothing listens on these ports: the daemon runs with both links down, which is all the transport needs.
   const config = offlineConfig({ nodes: ['a', 'b'], extraYaml: extra });
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: false });
-  app.useWebSocketAdapter(new WsAdapter(app));
+  app.useWebSocketAdapter(new GatewayWsAdapter(app));
   await app.listen(0, '127.0.0.1');
   const port = (app.getHttpServer() as { address(): { port: number } }).address().port;
   return { app, url: `ws://127.0.0.1:${port}/ws`, hub: app.get(GatewayHub), bus: app.get(EventBus) };
@@ -399,5 +399,33 @@ describe('WebSocket gateway /ws', () => {
     await expectEventually(() => expect(c.messages.at(-1)).toMatchObject({ type: 'error' }));
     c.ws.send(JSON.stringify({ type: 'subscribe', topics: ['everything'] }));
     await expectEventually(() => expect(c.closeCode).toBe(4400));
+  });
+
+  it('hostile input: an oversized message (1009), a broken frame, and a flood of bad messages (4400) are dropped and counted', async () => {
+    ctx = await startApp();
+    const gateway = ctx.app.get(LiveGateway);
+    const big = client();
+    const broken = client();
+    const flood = client();
+    const good = client();
+    await Promise.all([big.opened, broken.opened, flood.opened, good.opened]);
+    big.ws.send('x'.repeat(MAX_CLIENT_MESSAGE_BYTES + 1));
+    await expectEventually(() => expect(big.closeCode).toBe(1009));
+    // A text frame that is not UTF-8: ws refuses it (1007).
+    (broken.ws as unknown as { _socket: import('node:net').Socket })._socket.write(
+      Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28]),
+    );
+    await expectEventually(() => expect(broken.closeCode).toBeDefined());
+    for (let i = 0; i <= MAX_BAD_MESSAGES; i++) flood.ws.send(`garbage ${i}`);
+    await expectEventually(() => expect(flood.closeCode).toBe(4400));
+    expect(flood.messages.filter((m) => m.type === 'error')).toHaveLength(MAX_BAD_MESSAGES);
+    await expectEventually(() =>
+      expect(gateway.dropped).toMatchObject({ oversized: 1, protocol: 1, bad_messages: 1, slow: 0 }),
+    );
+    // The well-behaved client is untouched.
+    ctx.hub.publish('call.updated', 'a', opaque({ i: 1 }));
+    await expectEventually(() => expect(good.deltas()).toHaveLength(1));
+    expect(good.closeCode).toBeUndefined();
+    expect(gateway.clientCount).toBe(1);
   });
 });

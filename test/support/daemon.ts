@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { WsAdapter } from '@nestjs/platform-ws';
+import { GatewayWsAdapter } from '../../src/gateway/gateway.ws-adapter';
 import { AppModule } from '../../src/app.module';
 import { setupOpenApi } from '../../src/api/openapi';
 import { parseConfig } from '../../src/config/config.loader';
@@ -54,7 +54,7 @@ export async function startDaemon(
   const text = ['http: { host: 127.0.0.1, port: 9630 }', extraYaml, 'nodes:', nodesYaml].join('\n');
   const config = parseConfig(text, { source: '<test>', env: {} });
   const app = await NestFactory.create(AppModule.forRoot(config), { logger: ['error'] });
-  app.useWebSocketAdapter(new WsAdapter(app));
+  app.useWebSocketAdapter(new GatewayWsAdapter(app));
   setupOpenApi(app);
   const events: PbxEvent[] = [];
   app.get(EventBus).subscribe((e) => events.push(e));

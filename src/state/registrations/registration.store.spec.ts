@@ -541,6 +541,34 @@ describe('events, enrichment, reloads and timers', () => {
     t.store.onModuleDestroy();
   });
 
+  it("a status published right after the contact's removal (Asterisk after a boot) is dropped unless Asterisk lists the contact", async () => {
+    jest.useFakeTimers();
+    const t = setup();
+    t.ami.setItems('PJSIPShowRegistrationInboundContactStatuses', () => []);
+    await t.store.resync('pbx1');
+    const listed = contactEvent({ status: 'nonqualified' }).uri; // in the recorded PJSIPShowEndpoint:2002
+    const gone = 'sip:2002-old@127.0.0.1:5999';
+    const ev = (uri: string, status: 'nonqualified' | 'removed') => contactEvent({ uri, status });
+    // A REGISTER replaced `gone` (remove_existing); then the stale status of `gone` arrives.
+    t.bus.publish(ev(gone, 'nonqualified'));
+    t.bus.publish(ev(gone, 'removed'));
+    t.bus.publish(ev(gone, 'nonqualified'));
+    // And a contact that really came back (same URI re-registered) is listed by Asterisk: it stays.
+    t.bus.publish(ev(listed, 'nonqualified'));
+    t.bus.publish(ev(listed, 'removed'));
+    t.bus.publish(ev(listed, 'nonqualified'));
+    expect(
+      t.store
+        .contacts('pbx1', '2002')
+        .map((c) => c.uri)
+        .sort(),
+    ).toEqual([gone, listed].sort());
+    await jest.advanceTimersByTimeAsync(500);
+    expect(t.ami.calls).toContain('PJSIPShowEndpoint:2002');
+    expect(t.store.contacts('pbx1', '2002').map((c) => c.uri)).toEqual([listed]);
+    t.store.onModuleDestroy();
+  });
+
   it('enriches a registration storm at most 4 endpoints per 200 ms; a reconciliation settles the rest', async () => {
     jest.useFakeTimers();
     const t = setup();

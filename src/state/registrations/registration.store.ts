@@ -50,6 +50,18 @@ const RELOAD_DELAY_MS = 250;
  * contact the lost events should have removed.
  */
 const RESYNC_RETRY_MS = 5000;
+/**
+ * Asterisk may publish a contact's status (NonQualified) just after that contact's `Removed`, on AMI and
+ * ARI alike: after a boot the status of each contact loaded from astdb is published asynchronously,
+ * and a REGISTER that replaced the contact meanwhile (remove_existing) has already removed it. Applied
+ * as such, that status resurrects the contact until the next reconciliation. A status for a contact
+ * removed less than this ago is kept only if Asterisk then lists the contact.
+ */
+const REMOVED_RECENTLY_MS = 5000;
+/** A failed read of a suspect's endpoint is tried again after this. */
+const SUSPECT_RETRY_MS = 1000;
+/** Bound of the removal memory per node (a registration storm removes thousands a second). */
+const REMOVED_MEMORY_MAX = 20_000;
 /** `PJSIPShowEndpoint` actions in flight at once during a rebuild. */
 const DETAIL_CONCURRENCY = 4;
 
@@ -85,6 +97,15 @@ interface NodeSlot {
   enrichTimer?: NodeJS.Timeout;
   /** A batch is being read (the next one waits for it). */
   enriching: boolean;
+  /** When each contact was last removed (`aor\0uri`), for `REMOVED_RECENTLY_MS`, oldest first. */
+  readonly removedAt: Map<string, number>;
+  /**
+   * Contacts that came back right after their removal: kept only if the endpoint's next detail read
+   * lists them. `seq` is the slot's contact event counter when that was last seen for this contact.
+   */
+  readonly suspects: Map<string, { endpoint: string; aor: string; uri: string; seq: number }>;
+  /** Contact events applied so far. */
+  contactSeq: number;
 }
 
 /**
@@ -119,6 +140,9 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
         journals: new Set(),
         queue: Promise.resolve(),
         enrichPending: new Set(),
+        removedAt: new Map(),
+        suspects: new Map(),
+        contactSeq: 0,
         enriching: false,
       });
     }
@@ -336,6 +360,7 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
   }
 
   private apply(slot: NodeSlot, input: RegistrationInput): void {
+    if (input.type === 'contact.status_changed') this.watchResurrection(slot, input);
     const { state, derived } = reduce(slot.state, input);
     slot.state = state;
     for (const journal of slot.journals) journal.push(input);
@@ -346,6 +371,39 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
         this.scheduleEnrich(slot, c.endpoint);
       }
     }
+  }
+
+  /** Remembers removals, and marks a contact whose status arrives right after its removal as a suspect. */
+  private watchResurrection(
+    slot: NodeSlot,
+    e: Extract<RegistrationInput, { type: 'contact.status_changed' }>,
+  ): void {
+    const key = `${e.aor}\u0000${e.uri}`;
+    const now = Date.now();
+    slot.contactSeq += 1;
+    if (e.status === 'removed') {
+      slot.suspects.delete(key);
+      slot.removedAt.delete(key);
+      slot.removedAt.set(key, now);
+      // Oldest first: drop what is too old to matter, and the oldest beyond the bound.
+      for (const [k, at] of slot.removedAt) {
+        if (now - at < REMOVED_RECENTLY_MS && slot.removedAt.size <= REMOVED_MEMORY_MAX) break;
+        slot.removedAt.delete(k);
+      }
+      return;
+    }
+    const suspect = slot.suspects.get(key);
+    if (suspect) {
+      // A read already in flight no longer decides: ask again after this one.
+      suspect.seq = slot.contactSeq;
+      this.scheduleEnrich(slot, suspect.endpoint);
+      return;
+    }
+    const removed = slot.removedAt.get(key);
+    if (removed === undefined || now - removed >= REMOVED_RECENTLY_MS) return;
+    if (findContact(slot.state, e.aor, e.uri)) return;
+    slot.suspects.set(key, { endpoint: e.endpoint, aor: e.aor, uri: e.uri, seq: slot.contactSeq });
+    this.scheduleEnrich(slot, e.endpoint);
   }
 
   private publish(events: PbxEvent[]): void {
@@ -409,17 +467,26 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
   private async enrichBatch(slot: NodeSlot): Promise<void> {
     slot.enrichTimer = undefined;
     slot.enriching = true;
-    const batch: string[] = [];
+    // Suspects first, all of them (they are few): a resurrected contact must not wait behind a storm's
+    // enrichment queue.
+    const batch = [...new Set([...slot.suspects.values()].map((sus) => sus.endpoint))].filter((e) =>
+      slot.enrichPending.has(e),
+    );
+    const limit = batch.length + ENRICH_BATCH;
     for (const endpoint of slot.enrichPending) {
-      batch.push(endpoint);
-      if (batch.length === ENRICH_BATCH) break;
+      if (batch.length >= limit) break;
+      if (!batch.includes(endpoint)) batch.push(endpoint);
     }
     for (const endpoint of batch) slot.enrichPending.delete(endpoint);
     await Promise.all(
       batch.map((endpoint) =>
-        this.enrich(slot, endpoint).catch((err: Error) =>
-          this.logger.debug(`${slot.name}: reading contacts of endpoint ${endpoint} failed: ${err.message}`),
-        ),
+        this.enrich(slot, endpoint).catch((err: Error) => {
+          this.logger.debug(`${slot.name}: reading contacts of endpoint ${endpoint} failed: ${err.message}`);
+          // A suspect must be settled (Asterisk still booting refuses the read): ask again a bit later.
+          if ([...slot.suspects.values()].some((sus) => sus.endpoint === endpoint)) {
+            setTimeout(() => this.scheduleEnrich(slot, endpoint), SUSPECT_RETRY_MS).unref();
+          }
+        }),
       ),
     );
     slot.enriching = false;
@@ -429,9 +496,34 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
   private async enrich(slot: NodeSlot, endpoint: string): Promise<void> {
     const conn = this.ami.pjsip(slot.name);
     if (!conn.isUp || this.destroyed) return;
+    const suspects = [...slot.suspects]
+      .filter(([, s]) => s.endpoint === endpoint)
+      .map(([k, s]) => [k, s.seq] as const);
     const { contacts } = await conn.endpointDetail(endpoint);
-    if (contacts.length > 0 && !this.destroyed) {
+    if (this.destroyed) return;
+    if (contacts.length > 0) {
       this.apply(slot, { type: 'contacts.enriched', node: slot.name, ts: Date.now(), contacts });
+    }
+    const listed = new Set(contacts.map((c) => `${c.aor}\u0000${c.uri}`));
+    for (const [key, seq] of suspects) {
+      const suspect = slot.suspects.get(key);
+      // A newer event for it arrived while we asked: that one decides, not this answer.
+      if (!suspect || suspect.seq !== seq) continue;
+      slot.suspects.delete(key);
+      if (listed.has(key)) continue;
+      this.logger.debug(
+        `${slot.name}: contact ${suspect.uri} reported after its removal is not in Asterisk: dropped`,
+      );
+      this.apply(slot, {
+        type: 'contact.status_changed',
+        node: slot.name,
+        ts: Date.now(),
+        source: 'ami',
+        endpoint: suspect.endpoint,
+        aor: suspect.aor,
+        uri: suspect.uri,
+        status: 'removed',
+      });
     }
   }
 
@@ -443,6 +535,7 @@ export class RegistrationStore implements RegistrationReader, OnModuleDestroy {
     clearTimeout(slot.enrichTimer);
     slot.enrichTimer = undefined;
     slot.enrichPending.clear();
+    slot.suspects.clear();
   }
 
   private slot(node: string): NodeSlot {
