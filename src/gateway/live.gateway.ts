@@ -25,6 +25,9 @@ import {
   type Topic,
 } from './gateway.protocol';
 
+/** How long shutdown waits for the /ws clients to answer their 1001 close before cutting them. */
+const SHUTDOWN_CLOSE_WAIT_MS = 1500;
+
 interface Client {
   ws: WebSocket;
   /** The TCP socket under `ws`, corked for the rest of a turn once something is written to it. */
@@ -112,7 +115,23 @@ export class LiveGateway
     for (const c of this.clients) c.ws.close(1001, 'server shutting down');
   }
 
-  onApplicationShutdown(): void {
+  /**
+   * The close frames of `onModuleDestroy` may still wait behind deltas the clients have not read yet:
+   * give the closing handshakes up to SHUTDOWN_CLOSE_WAIT_MS (the process deadline is 4.5 s), so that
+   * viewers see 1001 (going away) rather than 1006, then cut whatever is left.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    const open = [...this.clients].filter((c) => c.ws.readyState !== WebSocket.CLOSED);
+    if (open.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(open.map((c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())))),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, SHUTDOWN_CLOSE_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
     for (const c of this.clients) c.ws.terminate();
     this.clients.clear();
   }
