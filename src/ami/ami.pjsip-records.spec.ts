@@ -95,10 +95,9 @@ describe('records and events keep no AMI frame alive', () => {
 });
 
 describe('AorList contacts', () => {
-  const aor = (fields: Record<string, string>): AmiMessage =>
-    ({
-      fields: { Event: 'AorList', ObjectName: 'prov', MaxContacts: '0', QualifyFrequency: '1', ...fields },
-    }) as unknown as AmiMessage;
+  const aor = (fields: Record<string, string>): AmiMessage => ({
+    fields: { Event: 'AorList', ObjectName: 'prov', MaxContacts: '0', QualifyFrequency: '1', ...fields },
+  });
 
   it('reads the URIs of `Contacts` (`<aor>/<uri>`, comma separated), as recorded on Asterisk 22', () => {
     expect(

@@ -80,9 +80,9 @@ function setup(reg: NodeRegistrations) {
       calls.push(name);
       return Promise.resolve(answer);
     },
-  } as unknown as TrunkAmiLink;
+  };
   const source = { reg, state: () => source.reg };
-  const store = new TrunkStore(config, bus, source as never, { pjsip: () => link });
+  const store = new TrunkStore(config, bus, source, { pjsip: () => link });
   return {
     store,
     bus,
