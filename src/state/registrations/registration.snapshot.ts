@@ -51,7 +51,8 @@ export function buildRegistrations(
 
 /**
  * `AorList` names registered and permanent contacts alike: the permanent ones are those no registration
- * list names (a device registering between the two reads counts as permanent until the next read).
+ * list names (a device whose registration ends between the two reads of one rebuild counts as permanent
+ * until the next one).
  */
 function withStaticContacts(aor: AorRecord, registered: ReadonlySet<string>): AorState {
   if (!aor.contacts || aor.contacts.length === 0) return aor;
