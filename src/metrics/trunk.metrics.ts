@@ -54,7 +54,7 @@ export class TrunkMetrics {
         collect(emit) {
           for (const node of nodes) {
             for (const t of store.trunks(node))
-              if (t.rttMs !== null) emit([node, t.endpoint], t.rttMs / 1000);
+              if (t.rttMs !== null) emit([node, t.endpoint], Math.round(t.rttMs * 100) / 100_000);
           }
         },
       }),
