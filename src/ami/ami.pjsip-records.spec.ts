@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { AmiFrameParser } from './ami.parser';
 import type { AmiMessage } from './ami.message';
-import { contactRecords, endpointRecords } from './ami.pjsip-records';
+import { aorRecord, contactRecords, endpointRecords } from './ami.pjsip-records';
 import { normaliseAmiEvent } from './ami.normaliser';
 
 setFlagsFromString('--expose-gc');
@@ -91,5 +91,30 @@ describe('records and events keep no AMI frame alive', () => {
   it('ContactStatus events carry detached endpoint, AOR and URI', () => {
     const retained = retainedBytes(contactStatus, (msgs) => normaliseAmiEvent('n', msgs[0], 0));
     expect(retained).toBeLessThan(10 * MB);
+  });
+});
+
+describe('AorList contacts', () => {
+  const aor = (fields: Record<string, string>): AmiMessage => ({
+    fields: { Event: 'AorList', ObjectName: 'prov', MaxContacts: '0', QualifyFrequency: '1', ...fields },
+  });
+
+  it('reads the URIs of `Contacts` (`<aor>/<uri>`, comma separated), as recorded on Asterisk 22', () => {
+    expect(
+      aorRecord(
+        aor({ Contacts: 'prov/sip:prov@127.0.0.1:50039,prov/sip:backup@203.0.113.5:5060;transport=udp' }),
+      ),
+    ).toEqual({
+      name: 'prov',
+      maxContacts: 0,
+      removeExisting: false,
+      qualifyFrequency: 1,
+      contacts: ['sip:prov@127.0.0.1:50039', 'sip:backup@203.0.113.5:5060;transport=udp'],
+    });
+  });
+
+  it('an AOR without contacts has none', () => {
+    expect(aorRecord(aor({ Contacts: '' }))?.contacts).toEqual([]);
+    expect(aorRecord(aor({}))?.contacts).toEqual([]);
   });
 });

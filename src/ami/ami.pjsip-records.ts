@@ -53,7 +53,14 @@ export function aorRecord(msg: AmiMessage): AorRecord | undefined {
     maxContacts: int(f.MaxContacts),
     removeExisting: bool(f.RemoveExisting),
     qualifyFrequency: int(f.QualifyFrequency),
+    contacts: aorContactUris(name, f.Contacts),
   }));
+}
+
+/** `prov/sip:prov@203.0.113.5:5060,prov/sip:…` → the URIs (each id is `<aor>/<uri>`). */
+function aorContactUris(aor: string, raw: string | undefined): string[] {
+  const prefix = `${aor}/`;
+  return splitList(raw).map((id) => (id.startsWith(prefix) ? detached(id.slice(prefix.length)) : id));
 }
 
 /** `PJSIPShowAuths` → `AuthList` items. Identity fields only: `Password` and `Md5Cred` are never read. */

@@ -48,7 +48,8 @@ describe('AlertsController over HTTP', () => {
     const type = await t.get('/api/v1/alerts?type=rtp_timeout');
     expect(type.status).toBe(400);
     expect((type.body as { message: string }).message).toBe(
-      'type: expected one of auth_loop, aor_not_found, diagnostic, one_way_audio, outbound_registration',
+      'type: expected one of auth_loop, aor_not_found, diagnostic, one_way_audio, outbound_registration, ' +
+        'trunk_unreachable',
     );
   });
 });

@@ -16,6 +16,7 @@ const ALERT_TYPES: readonly AlertType[] = [
   'diagnostic',
   'one_way_audio',
   'outbound_registration',
+  'trunk_unreachable',
 ];
 
 export interface AlertsResponse {

@@ -25,6 +25,12 @@ import type { CallView, ChannelView, EndedCallView } from '../state/calls/call.v
 import type { AsteriskView, LinkView, NodeView } from '../state/node-state.store';
 import type { AorView, ContactView, EndpointView } from '../state/registrations/registration.views';
 import {
+  TRUNK_REACHABILITIES,
+  type TrunkContactView,
+  type TrunkReachability,
+  type TrunkView,
+} from '../state/trunks/trunk.views';
+import {
   OUTBOUND_REGISTRATION_STATES,
   type OutboundRegistrationState,
   type OutboundRegistrationView,
@@ -45,6 +51,7 @@ const ALERT_TYPES = valuesOf<AlertType>({
   diagnostic: true,
   one_way_audio: true,
   outbound_registration: true,
+  trunk_unreachable: true,
 });
 const TRANSPORT_KINDS = valuesOf<TransportKind>({
   udp: true,
@@ -371,6 +378,53 @@ export class OutboundRegistrationViewDto implements OutboundRegistrationView {
 export class OutboundRegistrationsResponseDto {
   @ApiProperty({ type: () => [OutboundRegistrationViewDto] })
   registrations!: OutboundRegistrationViewDto[];
+}
+
+export class TrunkContactViewDto implements TrunkContactView {
+  @ApiProperty({ example: 'itsp' })
+  aor!: string;
+
+  @ApiProperty({ description: 'The permanent `contact=` URI as configured', example: 'sip:203.0.113.5:5060' })
+  uri!: string;
+
+  @ApiProperty({ enum: CONTACT_STATUSES })
+  status!: Exclude<ContactStatus, 'removed'>;
+
+  @ApiProperty({ type: Number, nullable: true, description: 'Qualify round trip (ms) while reachable' })
+  rttMs!: number | null;
+}
+
+export class TrunkViewDto implements TrunkView {
+  @ApiProperty({ description: 'The trunk endpoint', example: 'itsp' })
+  endpoint!: string;
+
+  @ApiProperty({
+    enum: TRUNK_REACHABILITIES,
+    description:
+      '`reachable`: a contact answers OPTIONS; `unreachable`: none does; `unknown`: not qualified yet',
+  })
+  reachability!: TrunkReachability;
+
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    description: 'Smallest round trip (ms) of its reachable contacts',
+  })
+  rttMs!: number | null;
+
+  @ApiProperty({ ...ISO_TIME, description: 'When `reachability` last changed (or was first seen)' })
+  since!: string;
+
+  @ApiProperty({ type: 'integer', description: 'Largest `qualify_frequency` (s) of its trunk AORs' })
+  qualifyFrequency!: number;
+
+  @ApiProperty({ type: () => [TrunkContactViewDto] })
+  contacts!: TrunkContactViewDto[];
+}
+
+export class TrunksResponseDto {
+  @ApiProperty({ type: () => [TrunkViewDto] })
+  trunks!: TrunkViewDto[];
 }
 
 // ---------------------------------------------------------------- alerts and security events

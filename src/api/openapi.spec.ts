@@ -136,7 +136,14 @@ describe('openApiDocument (whole app)', () => {
     expect(resolve(resolve(call?.properties?.channels)?.items)?.properties).toHaveProperty('uniqueid');
     const alert = items('/api/v1/alerts', 'alerts');
     expect(alert?.properties?.type).toMatchObject({
-      enum: ['auth_loop', 'aor_not_found', 'diagnostic', 'one_way_audio', 'outbound_registration'],
+      enum: [
+        'auth_loop',
+        'aor_not_found',
+        'diagnostic',
+        'one_way_audio',
+        'outbound_registration',
+        'trunk_unreachable',
+      ],
     });
   });
 

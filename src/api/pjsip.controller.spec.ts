@@ -2,6 +2,7 @@ import { NodeNotFoundError } from '../common/errors';
 import type { PjsipShowService } from '../health/pjsip/pjsip-show.service';
 import type { NodeStateStore } from '../state/node-state.store';
 import type { OutboundRegistrationStore } from '../state/trunks/outbound-registration.store';
+import type { TrunkStore } from '../state/trunks/trunk.store';
 import { PjsipController } from './pjsip.controller';
 
 describe('PjsipController', () => {
@@ -12,10 +13,12 @@ describe('PjsipController', () => {
     http: jest.fn(),
   };
   const outbound = { registrations: jest.fn(() => []) };
+  const trunks = { trunks: jest.fn(() => []) };
   const controller = new PjsipController(
     nodes,
     pjsip as unknown as PjsipShowService,
     outbound as unknown as OutboundRegistrationStore,
+    trunks as unknown as TrunkStore,
   );
 
   it('wraps lists in a named key', async () => {
@@ -33,6 +36,12 @@ describe('PjsipController', () => {
     expect(controller.outbound('pbx1')).toEqual({ registrations: [] });
     expect(outbound.registrations).toHaveBeenCalledWith('pbx1');
     expect(() => controller.outbound('nope')).toThrow(NodeNotFoundError);
+  });
+
+  it('lists trunks from the live store', () => {
+    expect(controller.trunks('pbx1')).toEqual({ trunks: [] });
+    expect(trunks.trunks).toHaveBeenCalledWith('pbx1');
+    expect(() => controller.trunks('nope')).toThrow(NodeNotFoundError);
   });
 
   it('rejects an unknown node before asking Asterisk', async () => {

@@ -5,6 +5,8 @@ import { type EndpointDetail, type ModuleStatus, PjsipShowService } from '../hea
 import { NodeStateStore } from '../state/node-state.store';
 import { OutboundRegistrationStore } from '../state/trunks/outbound-registration.store';
 import type { OutboundRegistrationView } from '../state/trunks/outbound-registration.views';
+import { TrunkStore } from '../state/trunks/trunk.store';
+import type { TrunkView } from '../state/trunks/trunk.views';
 import { KnownQueryInterceptor } from './known-query.interceptor';
 import { requireNode } from './node-param';
 import { ApiErrors, ApiNodeParam, ViewerAuth } from './openapi.decorators';
@@ -14,6 +16,7 @@ import {
   OutboundRegistrationsResponseDto,
   PJSIP_ENDPOINT_DETAIL_SCHEMA,
   TransportsResponseDto,
+  TrunksResponseDto,
   pjsipListSchema,
 } from './openapi.schemas';
 import { ViewerGuard } from './viewer.guard';
@@ -31,6 +34,7 @@ export class PjsipController {
     private readonly nodes: NodeStateStore,
     private readonly pjsip: PjsipShowService,
     private readonly outboundRegistrations: OutboundRegistrationStore,
+    private readonly trunkStore: TrunkStore,
   ) {}
 
   @Get('pjsip/endpoints')
@@ -93,6 +97,17 @@ export class PjsipController {
   @ApiOkResponse({ type: OutboundRegistrationsResponseDto })
   outbound(@Param('node') node: string): { registrations: OutboundRegistrationView[] } {
     return { registrations: this.outboundRegistrations.registrations(requireNode(this.nodes, node)) };
+  }
+
+  @Get('trunks')
+  @ApiOperation({
+    summary:
+      'Trunks that do not register (endpoints whose AOR has permanent `contact=` URIs and ' +
+      '`qualify_frequency`): reachability and qualify round trip, kept current by `ContactStatus` events',
+  })
+  @ApiOkResponse({ type: TrunksResponseDto })
+  trunks(@Param('node') node: string): { trunks: TrunkView[] } {
+    return { trunks: this.trunkStore.trunks(requireNode(this.nodes, node)) };
   }
 
   @Get('modules')

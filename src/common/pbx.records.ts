@@ -36,6 +36,11 @@ export interface AorRecord {
   readonly maxContacts: number;
   readonly removeExisting: boolean;
   readonly qualifyFrequency: number;
+  /**
+   * URIs of every contact the AOR has, as `AorList` `Contacts` names them (`<aor>/<uri>`, comma
+   * separated): the permanent `contact=` entries and the registered ones alike.
+   */
+  readonly contacts?: readonly string[];
 }
 
 /** An inbound auth section: identity only, never a password or an MD5 credential. */

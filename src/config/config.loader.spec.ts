@@ -93,6 +93,7 @@ describe('loadConfig', () => {
           authLoopQuietMs: 120000,
           aorNotFoundWindowMs: 300000,
           outboundRegistrationFailingMs: 120000,
+          trunkUnreachableMs: 60000,
           securityEventBuffer: 1000,
           oneWayAudioMs: 15000,
         },

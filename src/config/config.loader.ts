@@ -86,6 +86,7 @@ export const CONFIG_DEFAULTS = {
     authLoopQuietMs: 120000,
     aorNotFoundWindowMs: 300000,
     outboundRegistrationFailingMs: 120000,
+    trunkUnreachableMs: 60000,
     securityEventBuffer: 1000,
     oneWayAudioMs: 15000,
   },

@@ -78,6 +78,11 @@ export interface DetectionTuning {
    * Default 120000 ms.
    */
   outboundRegistrationFailingMs: number;
+  /**
+   * A trunk that does not register (permanent `contact=` with `qualify_frequency`) whose contacts all
+   * fail to answer OPTIONS for this long raises a `trunk_unreachable` alert. Default 60000 ms.
+   */
+  trunkUnreachableMs: number;
   /** Size of each node's ring buffer of security events. Default 1000. */
   securityEventBuffer: number;
   /**

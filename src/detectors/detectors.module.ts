@@ -9,10 +9,11 @@ import { FailureClassificationService } from './failure-classification.service';
 import { OneWayAudioService } from './one-way-audio.service';
 import { OutboundRegistrationService } from './outbound-registration.service';
 import { SecurityEventsService } from './security-events.service';
+import { TrunkReachabilityService } from './trunk-reachability.service';
 
 /**
  * Detectors (failure classification, 401 loops, AOR not found, security-event log, unknown-account
- * offenders, one-way audio, failing trunk registrations) and the alerts they raise. Read the state; write nothing but derived events and alerts.
+ * offenders, one-way audio, failing trunk registrations, unreachable trunks) and the alerts they raise. Read the state; write nothing but derived events and alerts.
  */
 @Module({
   imports: [StateModule],
@@ -26,6 +27,7 @@ import { SecurityEventsService } from './security-events.service';
     EndpointDetailService,
     OneWayAudioService,
     OutboundRegistrationService,
+    TrunkReachabilityService,
   ],
   exports: [
     OneWayAudioService,
@@ -36,6 +38,7 @@ import { SecurityEventsService } from './security-events.service';
     SecurityEventsService,
     EndpointDetailService,
     OutboundRegistrationService,
+    TrunkReachabilityService,
   ],
 })
 export class DetectorsModule {}

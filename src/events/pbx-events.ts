@@ -434,8 +434,14 @@ export type OutboundRejectionReason = 'fatal_response' | 'temporary_failure' | '
 /** `diagnostic`: an error or warning finding of the configuration diagnoses (`/diagnostics`). */
 /** `one_way_audio`: a live call's leg carries RTP one way only (see `OneWayAudioService`). */
 /** `outbound_registration`: a trunk's outbound registration is rejected or failing (see `OutboundRegistrationService`). */
+/** `trunk_unreachable`: a trunk with permanent contacts answers no OPTIONS (see `TrunkReachabilityService`). */
 export type AlertType =
-  'auth_loop' | 'aor_not_found' | 'diagnostic' | 'one_way_audio' | 'outbound_registration';
+  | 'auth_loop'
+  | 'aor_not_found'
+  | 'diagnostic'
+  | 'one_way_audio'
+  | 'outbound_registration'
+  | 'trunk_unreachable';
 
 /** An active (or just cleared) alert, as `/api/v1/alerts` and the gateway show it. */
 export interface Alert {

@@ -11,6 +11,7 @@ import { DetectionMetrics } from './detection.metrics';
 import { DiagnosticMetrics } from './diagnostic.metrics';
 import { MetricsController } from './metrics.controller';
 import { OutboundRegistrationMetrics } from './outbound-registration.metrics';
+import { TrunkMetrics } from './trunk.metrics';
 import { PbxMetrics } from './pbx-metrics';
 import { RegistrationMetrics } from './registration.metrics';
 
@@ -26,6 +27,7 @@ import { RegistrationMetrics } from './registration.metrics';
     PbxMetrics,
     RegistrationMetrics,
     OutboundRegistrationMetrics,
+    TrunkMetrics,
     CallMetrics,
     CallQualityMetrics,
     DetectionMetrics,

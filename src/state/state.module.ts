@@ -10,9 +10,10 @@ import { RegistrationStore } from './registrations/registration.store';
 import { REGISTRATION_READER } from './registrations/registration.views';
 import { ResyncCoordinator } from './resync.coordinator';
 import { OutboundRegistrationStore } from './trunks/outbound-registration.store';
+import { TrunkStore } from './trunks/trunk.store';
 
 /**
- * The live PBX state (`src/state`): the per-node stores (nodes, registrations, calls, outbound registrations), the only writers
+ * The live PBX state (`src/state`): the per-node stores (nodes, registrations, calls, outbound registrations, trunk reachability), the only writers
  * of that state, and the resync that rebuilds them after every (re)connect through the adapters'
  * query surfaces. Everything else reads the stores.
  */
@@ -28,6 +29,7 @@ import { OutboundRegistrationStore } from './trunks/outbound-registration.store'
     CallStore,
     CallResync,
     OutboundRegistrationStore,
+    TrunkStore,
   ],
   exports: [
     NodeStateStore,
@@ -37,6 +39,7 @@ import { OutboundRegistrationStore } from './trunks/outbound-registration.store'
     ENDPOINT_DETAIL_CONTRIBUTORS,
     CallStore,
     OutboundRegistrationStore,
+    TrunkStore,
   ],
 })
 export class StateModule {}

@@ -248,6 +248,7 @@ const ALERT_LABEL: Readonly<Record<string, string>> = {
   diagnostic: 'diagnostic',
   one_way_audio: 'one-way audio',
   outbound_registration: 'trunk registration',
+  trunk_unreachable: 'trunk unreachable',
 };
 
 export function alertRows(data: BoardData, now: number): VNode[] {

@@ -65,6 +65,9 @@ export function reduce(state: NodeRegistrations, input: RegistrationInput): Redu
 }
 
 function reduceContact(state: NodeRegistrations, e: ContactStatusChanged): Reduced {
+  // A permanent `contact=` (a provider trunk) qualifies like a registered contact but is no registration:
+  // the trunk store follows it.
+  if (state.aors.get(e.aor)?.staticContacts?.includes(e.uri)) return { state, derived: [] };
   const old = findContact(state, e.aor, e.uri);
   if (e.status === 'removed') {
     if (!old) return { state, derived: [] };

@@ -6,6 +6,7 @@ import type {
   EndpointRecord,
 } from '../../common/pbx.records';
 import {
+  type AorState,
   type ContactState,
   type EndpointState,
   EMPTY_REGISTRATIONS,
@@ -41,7 +42,22 @@ export function buildRegistrations(
       endpoint: d.endpoint || endpoints.find((ep) => ep.aors.includes(d.aor))?.name || '',
     }));
   }
-  return registrations({ endpoints, aors: lists.aors, auths, contacts });
+  const registered = new Set<string>();
+  const materialised = [...contacts];
+  for (const c of materialised) registered.add(`${c.aor}\u0000${c.uri}`);
+  const aors = lists.aors.map((a) => withStaticContacts(a, registered));
+  return registrations({ endpoints, aors, auths, contacts: materialised });
+}
+
+/**
+ * `AorList` names registered and permanent contacts alike: the permanent ones are those no registration
+ * list names (a device whose registration ends between the two reads of one rebuild counts as permanent
+ * until the next one).
+ */
+function withStaticContacts(aor: AorRecord, registered: ReadonlySet<string>): AorState {
+  if (!aor.contacts || aor.contacts.length === 0) return aor;
+  const staticContacts = aor.contacts.filter((uri) => !registered.has(`${aor.name}\u0000${uri}`));
+  return staticContacts.length > 0 ? { ...aor, staticContacts } : aor;
 }
 
 function endpointState(

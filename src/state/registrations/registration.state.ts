@@ -32,7 +32,14 @@ export interface EndpointState {
   readonly reachable: boolean | null;
 }
 
-export type AorState = AorRecord;
+export interface AorState extends AorRecord {
+  /**
+   * The AOR's permanent `contact=` URIs (provider trunks): those `AorList` names that no registration
+   * list names. Asterisk never lists them among registered contacts, so the store keeps them out of
+   * `contacts` (a reconciliation would remove them as ghosts); the trunk store follows them.
+   */
+  readonly staticContacts?: readonly string[];
+}
 
 /** Identity only, never a password or an MD5 credential. */
 export type AuthState = AuthRecord;

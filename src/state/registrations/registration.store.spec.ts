@@ -199,10 +199,10 @@ describe('resync from the recorded list actions', () => {
       expect.objectContaining({ name: '2002', aors: ['2002'] }),
     ]);
     expect([...state.aors.values()]).toEqual([
-      { name: '1001', maxContacts: 5, removeExisting: true, qualifyFrequency: 30 },
-      { name: '1002-aor', maxContacts: 5, removeExisting: true, qualifyFrequency: 0 },
-      { name: '2001', maxContacts: 1, removeExisting: true, qualifyFrequency: 30 },
-      { name: '2002', maxContacts: 1, removeExisting: true, qualifyFrequency: 0 },
+      { name: '1001', maxContacts: 5, removeExisting: true, qualifyFrequency: 30, contacts: [] },
+      { name: '1002-aor', maxContacts: 5, removeExisting: true, qualifyFrequency: 0, contacts: [] },
+      { name: '2001', maxContacts: 1, removeExisting: true, qualifyFrequency: 30, contacts: [] },
+      { name: '2002', maxContacts: 1, removeExisting: true, qualifyFrequency: 0, contacts: [] },
     ]);
     expect(state.contacts.size).toBe(0);
     expect([...state.endpoints.keys()].sort()).toEqual(['1001', '1002', '2001', '2002']);
@@ -521,11 +521,38 @@ describe('events, enrichment, reloads and timers', () => {
     t.store.onModuleDestroy();
   });
 
+  it('keeps a permanent contact= (AorList names it, no registration list does) out of the contacts: no ghost', async () => {
+    const t = setup(REGISTERED, 60_000);
+    const trunkUri = 'sip:prov@203.0.113.5:5060';
+    t.ami.setItems('PJSIPShowAors', (items) =>
+      items.map((m) =>
+        m.fields.ObjectName === '2001'
+          ? { fields: { ...m.fields, Contacts: `2001/${trunkUri}`, MaxContacts: '0' } }
+          : m,
+      ),
+    );
+    await t.store.resync('pbx1');
+    expect(t.store.state('pbx1').aors.get('2001')?.staticContacts).toEqual([trunkUri]);
+    // A registered contact listed by AorList is not taken for a permanent one.
+    expect(t.store.state('pbx1').aors.get('1001')?.staticContacts).toBeUndefined();
+    t.bus.publish(
+      contactEvent({ endpoint: '2001', aor: '2001', uri: trunkUri, status: 'reachable', rttUsec: 900 }),
+    );
+    t.bus.publish(contactEvent({ endpoint: '2001', aor: '2001', uri: trunkUri, status: 'unreachable' }));
+    expect(t.store.contacts('pbx1', '2001')).toEqual([]);
+    expect(await t.store.reconcile('pbx1')).toBe(0);
+    expect(t.of('state.repaired')).toEqual([]);
+    expect(t.of('registration.changed')).toEqual([]);
+    t.store.onModuleDestroy();
+  });
+
   it('enriches a contact first seen through an event with one PJSIPShowEndpoint per endpoint', async () => {
     jest.useFakeTimers();
     const t = setup();
     // Build the state from lists with no contacts, then let the contact arrive as events.
     t.ami.setItems('PJSIPShowRegistrationInboundContactStatuses', () => []);
+    // AorList names registered contacts too: nothing registered means none there either.
+    t.ami.setItems('PJSIPShowAors', (items) => items.map((m) => ({ fields: { ...m.fields, Contacts: '' } })));
     await t.store.resync('pbx1');
     t.ami.calls.length = 0;
     t.bus.publish(contactEvent({ status: 'nonqualified' }));
