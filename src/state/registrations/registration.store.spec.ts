@@ -572,6 +572,8 @@ describe('events, enrichment, reloads and timers', () => {
     jest.useFakeTimers();
     const t = setup();
     t.ami.setItems('PJSIPShowRegistrationInboundContactStatuses', () => []);
+    // AorList names registered contacts too (else they would read as permanent ones): none here either.
+    t.ami.setItems('PJSIPShowAors', (items) => items.map((m) => ({ fields: { ...m.fields, Contacts: '' } })));
     await t.store.resync('pbx1');
     const listed = contactEvent({ status: 'nonqualified' }).uri; // in the recorded PJSIPShowEndpoint:2002
     const gone = 'sip:2002-old@127.0.0.1:5999';
