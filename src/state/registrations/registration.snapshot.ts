@@ -51,11 +51,12 @@ export function buildRegistrations(
 
 /**
  * `AorList` names registered and permanent contacts alike: the permanent ones are those no registration
- * list names (a device whose registration ends between the two reads of one rebuild counts as permanent
- * until the next one).
+ * list names. Only on AORs that take no registration (`max_contacts=0`, Asterisk's default and what a
+ * provider trunk has): on a phone's AOR a device that registers or unregisters between the two reads of
+ * one rebuild would otherwise pass for a permanent contact, and its events be ignored, until the next one.
  */
 function withStaticContacts(aor: AorRecord, registered: ReadonlySet<string>): AorState {
-  if (!aor.contacts || aor.contacts.length === 0) return aor;
+  if (!aor.contacts || aor.contacts.length === 0 || aor.maxContacts > 0) return aor;
   const staticContacts = aor.contacts.filter((uri) => !registered.has(`${aor.name}\u0000${uri}`));
   return staticContacts.length > 0 ? { ...aor, staticContacts } : aor;
 }

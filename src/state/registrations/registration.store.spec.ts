@@ -572,8 +572,9 @@ describe('events, enrichment, reloads and timers', () => {
     jest.useFakeTimers();
     const t = setup();
     t.ami.setItems('PJSIPShowRegistrationInboundContactStatuses', () => []);
-    // AorList names registered contacts too (else they would read as permanent ones): none here either.
-    t.ami.setItems('PJSIPShowAors', (items) => items.map((m) => ({ fields: { ...m.fields, Contacts: '' } })));
+    // The recorded AorList still names 2002's contact while the registration list is empty, as when a
+    // device registers between the two reads: on a phone's AOR (max_contacts 1) that is no permanent
+    // contact, so its events still count.
     await t.store.resync('pbx1');
     const listed = contactEvent({ status: 'nonqualified' }).uri; // in the recorded PJSIPShowEndpoint:2002
     const gone = 'sip:2002-old@127.0.0.1:5999';
