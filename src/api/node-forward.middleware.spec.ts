@@ -250,15 +250,13 @@ describe('ApiModule: where forwarding applies', () => {
 
   it('a single daemon never enters the forwarding path', () => {
     const c = consumer();
-    new ApiModule({ nodes: [] } as unknown as PbxpulseConfig).configure(c as unknown as MiddlewareConsumer);
+    new ApiModule({ nodes: [] } as unknown as PbxpulseConfig).configure(c);
     expect(c.apply).not.toHaveBeenCalled();
   });
 
   it('a cluster daemon forwards the node-scoped read controllers', () => {
     const c = consumer();
-    new ApiModule({ cluster: { redis: 'redis://x' } } as unknown as PbxpulseConfig).configure(
-      c as unknown as MiddlewareConsumer,
-    );
+    new ApiModule({ cluster: { redis: 'redis://x' } } as unknown as PbxpulseConfig).configure(c);
     expect(c.apply).toHaveBeenCalledWith(NodeForwardMiddleware);
     expect(c.forRoutes).toHaveBeenCalledWith(...NODE_READ_CONTROLLERS);
   });
