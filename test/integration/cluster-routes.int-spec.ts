@@ -124,7 +124,7 @@ describe('cluster: per-node reads of a node watched elsewhere are forwarded to i
         `${other.d.url}/api/v1/nodes/pbx1/endpoints/${SANDBOX.endpoints.deskPhone.name}`,
         { headers: AUTH },
       );
-      expect([one.status, one.headers.get(SERVED_BY), one.body.name]).toEqual([
+      expect([one.status, one.headers.get(SERVED_BY), one.body.endpoint?.name]).toEqual([
         200,
         owner.id,
         SANDBOX.endpoints.deskPhone.name,
