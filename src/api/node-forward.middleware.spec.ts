@@ -19,6 +19,7 @@ import type { LeaseHolder } from '../cluster/lease.store';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
 import { NodeOwnership } from '../state/node-ownership';
+import { NodeStateStore } from '../state/node-state.store';
 import { ApiErrorsModule, ApiModule, NODE_READ_CONTROLLERS } from './api.module';
 import { FORWARDED_BY_HEADER, NodeForwardMiddleware, SERVED_BY_HEADER } from './node-forward.middleware';
 import { ViewerGuard } from './viewer.guard';
@@ -48,6 +49,8 @@ const config = {
   cluster: { redis: 'redis://127.0.0.1:6379' },
 } as unknown as PbxpulseConfig;
 const ownership = new NodeOwnership(config);
+/** The last AMI resync of every node, as the state store has it. */
+const resync: { ami: string | null } = { ami: null };
 
 @Module({
   controllers: [LocalReadController],
@@ -56,6 +59,7 @@ const ownership = new NodeOwnership(config);
     { provide: PBXPULSE_CONFIG, useValue: config },
     { provide: NodeOwnership, useValue: ownership },
     { provide: ClusterService, useValue: { daemonId: SELF, holderOf } },
+    { provide: NodeStateStore, useValue: { get: () => ({ lastResync: resync }) } },
   ],
 })
 class ForwardedModule implements NestModule {
@@ -102,6 +106,10 @@ describe('NodeForwardMiddleware (cluster mode, node-scoped reads)', () => {
   let ownerUrl: string;
   let local: LocalReadController;
   const auth = { authorization: `Bearer ${VIEWER}` };
+  const unreachable = (message: RegExp): object => ({
+    status: 503,
+    body: { statusCode: 503, code: 'NODE_OWNER_UNREACHABLE', message: expect.stringMatching(message) },
+  });
 
   beforeAll(async () => {
     owner = new OwnerServer();
@@ -132,6 +140,17 @@ describe('NodeForwardMiddleware (cluster mode, node-scoped reads)', () => {
     local.calls = 0;
     ownership.setWatched('pbx1', true);
     ownership.setWatched('pbx2', false);
+    resync.ami = new Date(Date.now() + 1000).toISOString();
+  });
+
+  it('answers 503 for a node it watches but has not resynced since it took it over, never an empty list', async () => {
+    resync.ami = null;
+    const never = await fetchAnswer(`${url}/api/v1/nodes/pbx1/endpoints`, { headers: auth });
+    expect(never).toMatchObject(unreachable(new RegExp(`its watcher ${SELF} has not loaded it yet`)));
+    resync.ami = new Date(Date.parse(ownership.watchedSince('pbx1')!) - 1).toISOString();
+    const before = await fetchAnswer(`${url}/api/v1/nodes/pbx1/endpoints`, { headers: auth });
+    expect(before.status).toBe(503);
+    expect(local.calls).toBe(0);
   });
 
   it('answers a watched node from its own stores, naming itself as the server, without asking Redis', async () => {
@@ -167,11 +186,6 @@ describe('NodeForwardMiddleware (cluster mode, node-scoped reads)', () => {
     expect(res.status).toBe(404);
     expect(res.body).toMatchObject({ code: 'ENDPOINT_NOT_FOUND' });
     expect(res.headers.get(SERVED_BY_HEADER)).toBe(OWNER);
-  });
-
-  const unreachable = (message: RegExp): object => ({
-    status: 503,
-    body: { statusCode: 503, code: 'NODE_OWNER_UNREACHABLE', message: expect.stringMatching(message) },
   });
 
   it('answers 503 NODE_OWNER_UNREACHABLE while nobody holds the node, never its local stores', async () => {

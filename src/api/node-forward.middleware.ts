@@ -7,6 +7,7 @@ import { roleOf, tokenFrom } from '../common/token-auth';
 import { PBXPULSE_CONFIG } from '../config/config.module';
 import type { PbxpulseConfig } from '../config/config.types';
 import { NodeOwnership } from '../state/node-ownership';
+import { NodeStateStore } from '../state/node-state.store';
 
 /** Sent on a forwarded request (value: the forwarding daemon's id): its receiver never forwards again. */
 export const FORWARDED_BY_HEADER = 'x-pbxpulse-forwarded-by';
@@ -36,6 +37,7 @@ export class NodeForwardMiddleware implements NestMiddleware {
     @Inject(PBXPULSE_CONFIG) private readonly config: PbxpulseConfig,
     private readonly ownership: NodeOwnership,
     private readonly cluster: ClusterService,
+    private readonly state: NodeStateStore,
   ) {
     this.nodes = new Set(config.nodes.map((n) => n.name));
     this.timeoutMs = config.connections.actionTimeoutMs;
@@ -45,6 +47,16 @@ export class NodeForwardMiddleware implements NestMiddleware {
     const node = NODE_IN_PATH.exec(req.originalUrl)?.[1];
     if (node === undefined || !this.nodes.has(node) || !this.authorized(req)) return next();
     if (this.ownership.watches(node)) {
+      // Just taken over (or its PBX unreachable since): the stores hold nothing of this node yet, and an
+      // empty list would be a wrong answer. Loaded once an AMI resync completed after the watch began.
+      const since = this.ownership.watchedSince(node) ?? '';
+      const resync = this.state.get(node)?.lastResync.ami ?? null;
+      if (resync === null || resync < since) {
+        throw new NodeOwnerUnreachableError(
+          node,
+          `its watcher ${this.cluster.daemonId} has not loaded it yet (takeover under way, or its PBX unreachable since)`,
+        );
+      }
       res.setHeader(SERVED_BY_HEADER, this.cluster.daemonId);
       return next();
     }

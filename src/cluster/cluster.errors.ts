@@ -30,6 +30,6 @@ export class NodeOwnerUnreachableError extends PbxpulseError {
     readonly node: string,
     reason: string,
   ) {
-    super(`node '${node}' is watched by another daemon of the cluster and ${reason}; retry in a few seconds`);
+    super(`node '${node}' cannot be read now: ${reason}; retry in a few seconds`);
   }
 }

@@ -166,7 +166,7 @@ describe('cluster: per-node reads of a node watched elsewhere are forwarded to i
       expect(res.body).toEqual({
         statusCode: 503,
         code: 'NODE_OWNER_UNREACHABLE',
-        message: expect.stringMatching(/^node 'pbx1' is watched by another daemon of the cluster and /),
+        message: expect.stringMatching(/^node 'pbx1' cannot be read now: /),
       });
     }
     // Every answer during the takeover is either that 503 or Asterisk's endpoints: never a wrong list.
