@@ -1,6 +1,8 @@
-import { Module } from '@nestjs/common';
+import { Inject, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ClusterModule } from '../cluster/cluster.module';
+import { PBXPULSE_CONFIG } from '../config/config.module';
+import type { PbxpulseConfig } from '../config/config.types';
 import { ControlModule } from '../control/control.module';
 import { DetectorsModule } from '../detectors/detectors.module';
 import { DiagnosticsModule } from '../health/diagnostics/diagnostics.module';
@@ -12,6 +14,7 @@ import { ControlController } from './control.controller';
 import { DiagnosticsController } from './diagnostics.controller';
 import { ErrorFilter } from './error.filter';
 import { MalformedRequestAnswer } from './malformed-request.answer';
+import { NodeForwardMiddleware } from './node-forward.middleware';
 import { NodesController } from './nodes.controller';
 import { PjsipController } from './pjsip.controller';
 import { RegistrationsController } from './registrations.controller';
@@ -28,21 +31,31 @@ import { ViewerGuard } from './viewer.guard';
 export class ApiErrorsModule {}
 
 /**
+ * Controllers whose routes are reads of one node (`/api/v1/nodes/:node/…`, GET only): in cluster mode a
+ * daemon that does not watch the node forwards them to its watcher (NodeForwardMiddleware).
+ */
+export const NODE_READ_CONTROLLERS = [
+  RegistrationsController,
+  CallsController,
+  SecurityEventsController,
+  PjsipController,
+  DiagnosticsController,
+];
+
+/**
  * The REST API (`/api/v1`, `src/api`): every controller, the viewer and admin guards, the error
  * filter. Queries read the stores and services of the layers below; commands go through control.
  */
 @Module({
   imports: [ApiErrorsModule, StateModule, DetectorsModule, DiagnosticsModule, ControlModule, ClusterModule],
-  controllers: [
-    NodesController,
-    RegistrationsController,
-    CallsController,
-    AlertsController,
-    SecurityEventsController,
-    PjsipController,
-    DiagnosticsController,
-    ControlController,
-  ],
+  controllers: [NodesController, AlertsController, ...NODE_READ_CONTROLLERS, ControlController],
   providers: [ViewerGuard, AdminGuard, UnreadableRequestAudit],
 })
-export class ApiModule {}
+export class ApiModule implements NestModule {
+  constructor(@Inject(PBXPULSE_CONFIG) private readonly config: PbxpulseConfig) {}
+
+  /** Cluster mode only: a single daemon watches every node and never enters the forwarding path. */
+  configure(consumer: MiddlewareConsumer): void {
+    if (this.config.cluster) consumer.apply(NodeForwardMiddleware).forRoutes(...NODE_READ_CONTROLLERS);
+  }
+}

@@ -25,7 +25,7 @@ export const RECENT_MAX_LIMIT = DEFAULT_RECENT_CALLS;
 @ApiTags('calls')
 @ViewerAuth()
 @ApiNodeParam()
-@ApiErrors(400, 404)
+@ApiErrors(400, 404, 503)
 @Controller('api/v1/nodes/:node/calls')
 @UseGuards(ViewerGuard)
 @UseInterceptors(KnownQueryInterceptor)

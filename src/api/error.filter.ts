@@ -28,6 +28,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   NODE_WATCHED_ELSEWHERE: 409,
   CLUSTER_UNAVAILABLE: 503,
+  NODE_OWNER_UNREACHABLE: 503,
   // No route is meant to surface these; if one does, it is our bug, so a plain 500 (with its code).
   AMI_LOGIN_REFUSED: 500,
   ARI_PROTOCOL: 500,

@@ -13,7 +13,9 @@ const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
   404: 'Unknown node (`NODE_NOT_FOUND`) or endpoint (`ENDPOINT_NOT_FOUND`)',
   429: 'Called again too soon (`RATE_LIMITED`, `Retry-After` header)',
   502: 'Asterisk refused or failed the action',
-  503: 'The AMI link of the node is not connected (`NODE_NOT_CONNECTED`, `AMI_CLOSED`)',
+  503:
+    'The AMI link of the node is not connected (`NODE_NOT_CONNECTED`, `AMI_CLOSED`); cluster: the node is ' +
+    'watched by another daemon that could not be asked (`NODE_OWNER_UNREACHABLE`)',
   504: 'Asterisk did not answer in time (`AMI_TIMEOUT`)',
 };
 

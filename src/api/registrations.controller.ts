@@ -47,7 +47,7 @@ export interface AorsResponse {
 @ApiTags('registrations')
 @ViewerAuth()
 @ApiNodeParam()
-@ApiErrors(400, 404)
+@ApiErrors(400, 404, 503)
 @Controller('api/v1/nodes/:node')
 @UseGuards(ViewerGuard)
 @UseInterceptors(KnownQueryInterceptor)

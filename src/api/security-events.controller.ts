@@ -72,7 +72,7 @@ export function parseLimit(raw: unknown): number {
 @ApiTags('security')
 @ViewerAuth()
 @ApiNodeParam()
-@ApiErrors(400, 404)
+@ApiErrors(400, 404, 503)
 @Controller('api/v1/nodes/:node')
 @UseGuards(ViewerGuard)
 @UseInterceptors(KnownQueryInterceptor)

@@ -87,3 +87,50 @@ describe('redactRedisUrl', () => {
     expect(redactRedisUrl(url)).not.toContain(PASSWORD);
   });
 });
+
+describe('cluster.advertiseUrl (config)', () => {
+  it('is optional (the cluster service defaults it to http://<hostname>:<http.port>)', () => {
+    expect(parse('cluster: { redis: "redis://127.0.0.1" }').cluster).toEqual({ redis: 'redis://127.0.0.1' });
+  });
+
+  it.each([
+    ['http://pbxpulse-1.internal:9630', 'http://pbxpulse-1.internal:9630'],
+    ['https://10.0.0.7:9630/', 'https://10.0.0.7:9630'],
+    ['http://[fd00::7]:9630', 'http://[fd00::7]:9630'],
+  ])('accepts %s as %s', (given, kept) => {
+    expect(parse(`cluster: { redis: "redis://127.0.0.1", advertiseUrl: "${given}" }`).cluster).toEqual({
+      redis: 'redis://127.0.0.1',
+      advertiseUrl: kept,
+    });
+  });
+
+  it('takes it from the environment', () => {
+    const c = parse('cluster: { redis: "redis://127.0.0.1", advertiseUrl: "http://${POD_IP}:9630" }', {
+      POD_IP: '10.1.2.3',
+    }).cluster;
+    expect(c?.advertiseUrl).toBe('http://10.1.2.3:9630');
+  });
+
+  it.each([
+    ['pbxpulse-1:9630', 'expected an http(s) base URL'],
+    ['ftp://pbxpulse-1', 'expected an http(s) base URL'],
+    ['http://pbxpulse-1:9630/api', 'no path, query or fragment'],
+    ['http://pbxpulse-1:9630?x=1', 'no path, query or fragment'],
+    [`http://ops:${PASSWORD}@pbxpulse-1:9630`, 'must not contain credentials'],
+  ])('refuses %s naming the key', (url, reason) => {
+    const problems = problemsOf(`cluster: { redis: "redis://127.0.0.1", advertiseUrl: "${url}" }`);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^cluster\.advertiseUrl: /);
+    expect(problems[0]).toContain(reason);
+    expect(problems[0]).not.toContain(PASSWORD);
+  });
+
+  it('refuses a number and an empty value', () => {
+    expect(problemsOf('cluster: { redis: "redis://127.0.0.1", advertiseUrl: 9630 }')).toEqual([
+      expect.stringMatching(/^cluster\.advertiseUrl: expected an http\(s\) base URL/),
+    ]);
+    expect(problemsOf('cluster: { redis: "redis://127.0.0.1", advertiseUrl: "" }')).toEqual([
+      expect.stringMatching(/^cluster\.advertiseUrl: expected an http\(s\) base URL.*empty string/),
+    ]);
+  });
+});

@@ -18,3 +18,18 @@ export class ClusterUnavailableError extends PbxpulseError {
     super(`cannot act on node '${node}' now: this daemon cannot confirm its lease in Redis; retry shortly`);
   }
 }
+
+/**
+ * A read of a node watched elsewhere that could not be forwarded to the node's watcher: nobody holds
+ * the node (takeover under way), the watcher does not answer, or Redis does not say who it is. Never
+ * answered from this daemon's own (empty or stale) stores instead.
+ */
+export class NodeOwnerUnreachableError extends PbxpulseError {
+  readonly code = 'NODE_OWNER_UNREACHABLE';
+  constructor(
+    readonly node: string,
+    reason: string,
+  ) {
+    super(`node '${node}' cannot be read now: ${reason}; retry in a few seconds`);
+  }
+}

@@ -17,7 +17,7 @@ import { METRICS_REGISTRY } from '../metrics/metrics.registry';
 import { NodeOwnership } from '../state/node-ownership';
 import { ClusterUnavailableError, NodeWatchedElsewhereError } from './cluster.errors';
 import { planLeases } from './lease.planner';
-import { LeaseStore } from './lease.store';
+import { type LeaseHolder, LeaseStore } from './lease.store';
 import { RedisLink } from './redis.link';
 
 /**
@@ -57,6 +57,8 @@ export class ClusterService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly link: RedisLink | undefined;
   private readonly leases: LeaseStore | undefined;
   private readonly nodes: string[];
+  /** Where the other daemons reach this daemon's HTTP server (stored with its heartbeat). */
+  readonly advertiseUrl: string;
   /** Held nodes and their fencing tokens. */
   private readonly held = new Map<string, number>();
   private readonly releasedAt = new Map<string, number>();
@@ -84,6 +86,7 @@ export class ClusterService implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     this.nodes = config.nodes.map((n) => n.name);
+    this.advertiseUrl = config.cluster?.advertiseUrl ?? `http://${hostname()}:${config.http.port}`;
     const c = config.connections;
     this.returnSettleTicks = Math.ceil(c.reconnectMaxDelayMs / CLUSTER_TIMINGS.tickMs) + 1;
     if (!config.cluster) return;
@@ -179,6 +182,15 @@ export class ClusterService implements OnApplicationBootstrap, OnModuleDestroy {
     if (left < CLUSTER_TIMINGS.actionMarginMs) throw new ClusterUnavailableError(node);
   }
 
+  /**
+   * Cluster mode: who holds the node's lease now, as Redis has it (one round trip), with the URL the
+   * holder advertises. Undefined when nobody holds it; rejects when Redis does not answer.
+   */
+  async holderOf(node: string): Promise<LeaseHolder | undefined> {
+    if (!this.leases) return undefined;
+    return this.leases.holder(node);
+  }
+
   private runTick(): void {
     if (this.stopping || this.ticking) return;
     this.ticking = this.tick()
@@ -197,7 +209,7 @@ export class ClusterService implements OnApplicationBootstrap, OnModuleDestroy {
     if (!leases || !this.link?.isUp) return;
     this.tickCount += 1;
     const t = CLUSTER_TIMINGS;
-    this.live = await leases.heartbeat(this.daemonId, t.daemonTtlMs);
+    this.live = await leases.heartbeat(this.daemonId, t.daemonTtlMs, this.advertiseUrl);
 
     const renewals = await Promise.all(
       [...this.held].map(async ([node, token]) => ({

@@ -9,7 +9,8 @@ import type { Redis } from 'ioredis';
  * - `lease:<node>`: hash `owner` (daemon id), `token`; expires `leaseTtlMs` after the last renewal.
  * - `fence:<node>`: the last token granted for the node. Only grows (INCR on each grant), so a token
  *   proves the holder was granted the node after everyone with a smaller one.
- * - `daemon:<id>`: present while the daemon's heartbeat is fresh; `daemons`: the set of ids seen.
+ * - `daemon:<id>`: present while the daemon's heartbeat is fresh, holding the base URL at which the other
+ *   daemons reach its HTTP server (`cluster.advertiseUrl`); `daemons`: the set of ids seen.
  *
  * Written for a standalone Redis (or one behind Sentinel): the heartbeat script reads keys it is not
  * given, which Redis Cluster refuses.
@@ -18,7 +19,7 @@ export const KEY_PREFIX = 'pbxpulse:';
 
 const HEARTBEAT = `
 redis.call('SADD', KEYS[1], ARGV[1])
-redis.call('SET', ARGV[3] .. 'daemon:' .. ARGV[1], '1', 'PX', ARGV[2])
+redis.call('SET', ARGV[3] .. 'daemon:' .. ARGV[1], ARGV[4], 'PX', ARGV[2])
 local live = {}
 for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if redis.call('EXISTS', ARGV[3] .. 'daemon:' .. id) == 1 then
@@ -68,6 +69,18 @@ if redis.call('HGET', KEYS[1], 'owner') == ARGV[1] and redis.call('HGET', KEYS[1
 end
 return -1`;
 
+// The holder of a node's lease and its advertised URL ('' when its heartbeat expired), or nil.
+const HOLDER = `
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if not owner then return nil end
+return {owner, redis.call('GET', ARGV[1] .. 'daemon:' .. owner) or ''}`;
+
+/** Who holds a node's lease, and where it answers HTTP (undefined: its heartbeat expired). */
+export interface LeaseHolder {
+  daemon: string;
+  url: string | undefined;
+}
+
 export type RenewOutcome = 'renewed' | 'reclaimed' | 'lost';
 
 export class LeaseStore {
@@ -84,9 +97,20 @@ export class LeaseStore {
     return `${this.prefix}fence:${node}`;
   }
 
-  /** Refreshes this daemon's heartbeat and returns the ids of the live daemons (this one included). */
-  async heartbeat(daemon: string, ttlMs: number): Promise<string[]> {
-    const live = await this.redis().eval(HEARTBEAT, 1, `${this.prefix}daemons`, daemon, ttlMs, this.prefix);
+  /**
+   * Refreshes this daemon's heartbeat (with the URL it advertises) and returns the ids of the live
+   * daemons (this one included).
+   */
+  async heartbeat(daemon: string, ttlMs: number, url: string): Promise<string[]> {
+    const live = await this.redis().eval(
+      HEARTBEAT,
+      1,
+      `${this.prefix}daemons`,
+      daemon,
+      ttlMs,
+      this.prefix,
+      url,
+    );
     return (live as string[]).sort();
   }
 
@@ -111,6 +135,14 @@ export class LeaseStore {
       out.set(node, typeof value === 'string' ? value : undefined);
     });
     return out;
+  }
+
+  /** The node's lease holder now, with its advertised URL; undefined when nobody holds the node. */
+  async holder(node: string): Promise<LeaseHolder | undefined> {
+    const reply = (await this.redis().eval(HOLDER, 1, this.lease(node), this.prefix)) as
+      [string, string] | null;
+    if (!reply) return undefined;
+    return { daemon: reply[0], url: reply[1] === '' ? undefined : reply[1] };
   }
 
   /** The new fencing token when the node was free, else undefined. */

@@ -26,6 +26,7 @@ export type ErrorCode =
   // cluster
   | 'NODE_WATCHED_ELSEWHERE'
   | 'CLUSTER_UNAVAILABLE'
+  | 'NODE_OWNER_UNREACHABLE'
   // config
   | 'CONFIG_INVALID'
   | 'CONFIG_UNAVAILABLE'

@@ -234,7 +234,7 @@ const ROOT_KEYS = [
   'nodes',
   'cluster',
 ] as const;
-const CLUSTER_KEYS = ['redis'] as const;
+const CLUSTER_KEYS = ['redis', 'advertiseUrl'] as const;
 const HTTP_KEYS = ['host', 'port'] as const;
 const AUTH_KEYS = ['adminToken', 'adminTokenFile', 'viewerToken', 'viewerTokenFile'] as const;
 const CONNECTION_KEYS = Object.keys(CONFIG_DEFAULTS.connections) as (keyof ConnectionTuning)[];
@@ -362,7 +362,39 @@ class Validator {
       this.problem('cluster.redis', `${reason} (the value is not shown: it may hold a password)`);
       return null;
     }
-    return { redis: url.value };
+    const advertiseUrl = this.advertiseUrl(map);
+    if (advertiseUrl === null) return null;
+    return advertiseUrl === undefined ? { redis: url.value } : { redis: url.value, advertiseUrl };
+  }
+
+  /** `cluster.advertiseUrl`: an http(s) base URL without credentials, query or path; null when invalid. */
+  private advertiseUrl(map: Mapping): string | undefined | null {
+    const shape = 'an http(s) base URL like http://pbxpulse-1.internal:9630';
+    const expected = `expected ${shape}`;
+    const url = this.text(map, 'advertiseUrl', 'cluster', { expected: shape });
+    if (url === undefined)
+      return map.advertiseUrl === undefined || map.advertiseUrl === null ? undefined : null;
+    const got = /[@?#]/.test(url.value) ? '' : `, got ${describeText(url)}`;
+    let parsed: URL;
+    try {
+      parsed = new URL(url.value);
+    } catch {
+      this.problem('cluster.advertiseUrl', `${expected}${got}`);
+      return null;
+    }
+    if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.hostname === '') {
+      this.problem('cluster.advertiseUrl', `${expected}${got}`);
+      return null;
+    }
+    if (parsed.username !== '' || parsed.password !== '') {
+      this.problem('cluster.advertiseUrl', "must not contain credentials (daemons pass the caller's token)");
+      return null;
+    }
+    if (parsed.search !== '' || parsed.hash !== '' || parsed.pathname.replace(/\/+$/, '') !== '') {
+      this.problem('cluster.advertiseUrl', `${expected} (no path, query or fragment)${got}`);
+      return null;
+    }
+    return `${parsed.protocol}//${parsed.host}`;
   }
 
   private metrics(raw: unknown): MetricsConfig | undefined {

@@ -143,6 +143,11 @@ export interface ClusterConfig {
    * show `redactRedisUrl(redis)` instead.
    */
   redis: string;
+  /**
+   * The base URL at which the other daemons reach this daemon's HTTP server (per-node reads of a node
+   * watched elsewhere are forwarded there). Absent: `http://<os.hostname()>:<http.port>`.
+   */
+  advertiseUrl?: string;
 }
 
 export interface NodeConfig {

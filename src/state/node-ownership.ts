@@ -29,7 +29,8 @@ export interface ClusterView {
 export class NodeOwnership {
   private readonly clustered: boolean;
   private readonly order: readonly string[];
-  private readonly watched = new Set<string>();
+  /** Watched nodes (cluster mode) and when this daemon started watching each (ISO time). */
+  private readonly watched = new Map<string, string>();
   private view: ClusterView | undefined;
 
   constructor(@Inject(PBXPULSE_CONFIG) config: PbxpulseConfig) {
@@ -57,10 +58,15 @@ export class NodeOwnership {
     return { ...this.view, watching: this.order.filter((n) => this.watched.has(n)) };
   }
 
+  /** Cluster mode: when this daemon started watching the node (ISO time); undefined if it does not. */
+  watchedSince(node: string): string | undefined {
+    return this.watched.get(node);
+  }
+
   /** The cluster service records a node it started or stopped watching. */
   setWatched(node: string, watched: boolean): void {
-    if (watched) this.watched.add(node);
-    else this.watched.delete(node);
+    if (!watched) this.watched.delete(node);
+    else if (!this.watched.has(node)) this.watched.set(node, new Date().toISOString());
   }
 
   /** The cluster service records the cluster as last seen. */

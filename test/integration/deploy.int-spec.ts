@@ -22,6 +22,7 @@ function run(cmd: string, args: string[]): { status: number | null; output: stri
 
 interface ComposeService {
   image?: string;
+  hostname?: string;
   command?: string[];
   environment?: Record<string, string>;
   volumes?: string[];
@@ -52,7 +53,9 @@ describe('deploy/', () => {
 
   it('compose: three daemons with one configuration and one Redis, with a password', () => {
     expect(daemons.map(([name]) => name)).toEqual(['pbxpulse-1', 'pbxpulse-2', 'pbxpulse-3']);
-    for (const [, s] of daemons) {
+    for (const [name, s] of daemons) {
+      // Reachable by the others at the default cluster.advertiseUrl (http://<hostname>:9630).
+      expect(s.hostname).toBe(name);
       expect(s.volumes).toEqual(['./compose/pbxpulse.yaml:/etc/pbxpulse/config.yaml:ro']);
       expect(s.environment?.PBXPULSE_REDIS_URL).toBe(
         'redis://:${PBXPULSE_REDIS_PASSWORD:?set PBXPULSE_REDIS_PASSWORD}@redis:6379/0',
