@@ -1,4 +1,5 @@
 import {
+  type BeforeApplicationShutdown,
   Inject,
   Logger,
   type OnApplicationBootstrap,
@@ -77,7 +78,12 @@ type SendMode = 'budgeted' | 'bulk';
  */
 @WebSocketGateway({ path: '/ws', maxPayload: MAX_CLIENT_MESSAGE_BYTES })
 export class LiveGateway
-  implements OnGatewayConnection, OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown
+  implements
+    OnGatewayConnection,
+    OnApplicationBootstrap,
+    OnModuleDestroy,
+    BeforeApplicationShutdown,
+    OnApplicationShutdown
 {
   private readonly logger = new Logger(LiveGateway.name);
   private readonly clients = new Set<Client>();
@@ -117,21 +123,24 @@ export class LiveGateway
 
   /**
    * The close frames of `onModuleDestroy` may still wait behind deltas the clients have not read yet:
-   * give the closing handshakes up to SHUTDOWN_CLOSE_WAIT_MS (the process deadline is 4.5 s), so that
-   * viewers see 1001 (going away) rather than 1006, then cut whatever is left.
+   * give the closing handshakes up to SHUTDOWN_CLOSE_WAIT_MS (the process deadline is 4.5 s) before Nest
+   * disposes of the HTTP and WebSocket servers, so that viewers see 1001 (going away) rather than 1006.
    */
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     const open = [...this.clients].filter((c) => c.ws.readyState !== WebSocket.CLOSED);
-    if (open.length > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all(open.map((c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())))),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, SHUTDOWN_CLOSE_WAIT_MS);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
+    if (open.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(open.map((c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())))),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, SHUTDOWN_CLOSE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Whatever did not answer its close in time is cut. */
+  onApplicationShutdown(): void {
     for (const c of this.clients) c.ws.terminate();
     this.clients.clear();
   }
